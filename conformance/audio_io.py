@@ -1,0 +1,116 @@
+"""Writing audio safely: loudness strategies and atomic (temp + rename) writes."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import soundfile as sf
+import torch
+
+Strategy = Literal["peak", "rms", "loudness", "clip"]
+STRATEGIES = frozenset({"peak", "rms", "loudness", "clip"})
+FORMATS = {"wav": ("WAV", "PCM_16"), "flac": ("FLAC", "PCM_16")}
+_CLIP_LIMIT = 0.99
+
+
+def atomic_write_bytes(path: str | os.PathLike, write) -> Path:
+    """Call `write(tmp_path)` on a temp file next to `path`, then rename it over `path`.
+
+    A failure leaves no partial file behind (the temp file is removed).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def normalize_audio(wav: torch.Tensor, sample_rate: int, strategy: Strategy = "peak",
+                    peak_headroom_db: float = 1.0, rms_headroom_db: float = 18.0,
+                    loudness_headroom_db: float = 14.0) -> torch.Tensor:
+    """Scale `wav` [C, T] by a strategy.
+
+    - "peak": peak at -`peak_headroom_db` dBFS;
+    - "rms": RMS at -`rms_headroom_db` dBFS, then clipped to +-0.99;
+    - "loudness": integrated loudness (ITU-R BS.1770, torchaudio) at -`loudness_headroom_db`
+      LUFS, then clipped; needs at least 0.4 s;
+    - "clip": no gain, samples clipped to +-0.99.
+    Silent input is returned unchanged (with a warning) by the gain strategies.
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy={strategy!r}: must be one of {sorted(STRATEGIES)}")
+    wav = wav.float()
+    if strategy == "clip":
+        return _clip(wav)
+    if float(wav.abs().max()) == 0.0:
+        warnings.warn("audio is silent: no gain applied", RuntimeWarning, stacklevel=2)
+        return wav
+    if strategy == "peak":
+        return wav / wav.abs().max() * 10 ** (-peak_headroom_db / 20)
+    if strategy == "rms":
+        rms = wav.pow(2).mean().sqrt()
+        return _clip(wav / rms * 10 ** (-rms_headroom_db / 20))
+    import torchaudio.functional as AF
+
+    if wav.shape[-1] < int(0.4 * sample_rate):
+        raise ValueError(f"loudness needs at least 0.4 s of audio, got "
+                         f"{wav.shape[-1] / sample_rate:.3f} s")
+    lufs = float(AF.loudness(wav, sample_rate))
+    if not np.isfinite(lufs):
+        warnings.warn("audio is too quiet to measure loudness: no gain applied",
+                      RuntimeWarning, stacklevel=2)
+        return wav
+    gain_db = -loudness_headroom_db - lufs
+    return _clip(wav * 10 ** (gain_db / 20))
+
+
+def _clip(wav: torch.Tensor) -> torch.Tensor:
+    n = int((wav.abs() > _CLIP_LIMIT).sum())
+    if n:
+        warnings.warn(f"clipping {n} sample(s) to +-{_CLIP_LIMIT}", RuntimeWarning, stacklevel=3)
+    return wav.clamp(-_CLIP_LIMIT, _CLIP_LIMIT)
+
+
+def audio_write(path: str | os.PathLike, wav: torch.Tensor, sample_rate: int,
+                strategy: Strategy = "peak", format: str | None = None,
+                **strategy_kwargs: float) -> Path:
+    """Write `wav` ([T], [C, T] or [1, C, T]) after `normalize_audio`, atomically.
+
+    `format` is "wav" or "flac" (default: from the suffix, else wav; the suffix is added when
+    missing). Samples are written as 16-bit PCM.
+    """
+    path = Path(path)
+    fmt = (format or path.suffix.lstrip(".") or "wav").lower()
+    if fmt not in FORMATS:
+        raise ValueError(f"format={fmt!r}: must be one of {sorted(FORMATS)}")
+    if path.suffix.lower() != f".{fmt}":
+        path = path.with_name(path.name + f".{fmt}")
+    if not isinstance(wav, torch.Tensor):
+        wav = torch.as_tensor(wav)
+    if wav.dim() == 3 and wav.shape[0] == 1:
+        wav = wav[0]
+    if wav.dim() == 1:
+        wav = wav[None]
+    if wav.dim() != 2:
+        raise ValueError(f"audio.shape={tuple(wav.shape)}: expected [T], [C, T] or [1, C, T]")
+    if wav.shape[-1] == 0:
+        raise ValueError("audio has no samples")
+    if not bool(torch.isfinite(wav).all()):
+        raise ValueError("audio contains NaN or infinite samples")
+    out = normalize_audio(wav.detach().cpu(), sample_rate, strategy, **strategy_kwargs)
+    data = out.numpy().T
+    container, subtype = FORMATS[fmt]
+    return atomic_write_bytes(
+        path, lambda tmp: sf.write(tmp, data, sample_rate, format=container, subtype=subtype))

@@ -1,0 +1,401 @@
+"""EnCodec configuration: canonical fields, validation and conversion to/from HF and AudioCraft.
+
+Canonical field names follow the original `encodec` package / AudioCraft `seanet.*` naming.
+`ratios` are always stored in *decoder* (upsampling) order, as every ecosystem does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+NORMS = frozenset({"none", "weight_norm", "time_group_norm"})
+PAD_MODES = frozenset({"reflect", "constant", "replicate", "circular"})
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid or inconsistent; the message names the field."""
+
+
+@dataclass(frozen=True)
+class EncodecConfig:
+    """Every hyper-parameter needed to build an EnCodec model.
+
+    `segment` (seconds) and `overlap` describe chunked encoding (the 48 kHz model);
+    `segment=None` means the whole signal is encoded in one pass.
+    `target_bandwidths` (kbps) may be empty for AudioCraft models, which have no ladder of
+    their own; `bandwidths` then derives one entry per codebook count.
+    """
+
+    sample_rate: int = 24000
+    channels: int = 1
+    dimension: int = 128
+    n_filters: int = 32
+    n_residual_layers: int = 1
+    ratios: tuple[int, ...] = (8, 5, 4, 2)
+    kernel_size: int = 7
+    last_kernel_size: int = 7
+    residual_kernel_size: int = 3
+    dilation_base: int = 2
+    causal: bool = True
+    norm: str = "weight_norm"
+    pad_mode: str = "reflect"
+    true_skip: bool = False
+    compress: int = 2
+    lstm: int = 2
+    trim_right_ratio: float = 1.0
+    bins: int = 1024
+    n_q: int = 32
+    target_bandwidths: tuple[float, ...] = (1.5, 3.0, 6.0, 12.0, 24.0)
+    renormalize: bool = False
+    segment: float | None = None
+    overlap: float = 0.01
+    name: str = field(default="custom", compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ratios", tuple(int(r) for r in self.ratios))
+        object.__setattr__(
+            self, "target_bandwidths", tuple(float(b) for b in self.target_bandwidths)
+        )
+        validate(self)
+
+    # ----------------------------------------------------------------------------- derived
+    @property
+    def hop_length(self) -> int:
+        """Samples per latent frame: the product of the ratios."""
+        return math.prod(self.ratios)
+
+    @property
+    def frame_rate(self) -> float:
+        """Latent frames per second (exact: sample_rate / hop_length)."""
+        return self.sample_rate / self.hop_length
+
+    @property
+    def codebook_frame_rate(self) -> int:
+        """Frame rate used by the bandwidth arithmetic: ceil(sample_rate / hop), as in the
+        original package and transformers (AudioCraft floors; equal for every released model)."""
+        return math.ceil(self.sample_rate / self.hop_length)
+
+    @property
+    def bits_per_codebook(self) -> int:
+        return int(math.log2(self.bins))
+
+    @property
+    def bandwidth_per_codebook(self) -> float:
+        """kbps carried by one codebook."""
+        return self.codebook_frame_rate * self.bits_per_codebook / 1000.0
+
+    @property
+    def segment_length(self) -> int | None:
+        """Chunk length in samples, or None when the model is not chunked."""
+        if self.segment is None:
+            return None
+        return int(self.segment * self.sample_rate)
+
+    @property
+    def segment_stride(self) -> int | None:
+        """Hop between chunk starts in samples, or None when the model is not chunked."""
+        if self.segment_length is None:
+            return None
+        return max(1, int((1 - self.overlap) * self.segment_length))
+
+    @property
+    def bandwidths(self) -> tuple[float, ...]:
+        """The bandwidth ladder (kbps): the configured one, or one step per codebook count."""
+        if self.target_bandwidths:
+            return self.target_bandwidths
+        return tuple(round(k * self.bandwidth_per_codebook, 6) for k in range(1, self.n_q + 1))
+
+    def replace(self, **changes: Any) -> EncodecConfig:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["ratios"] = list(self.ratios)
+        d["target_bandwidths"] = list(self.target_bandwidths)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> EncodecConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ConfigError(f"unknown config field(s): {', '.join(unknown)}")
+        return cls(**d)
+
+
+def _is_pow2(n: int) -> bool:
+    return n > 0 and (n & (n - 1)) == 0
+
+
+def validate(cfg: EncodecConfig) -> None:
+    """Raise ConfigError naming the first invalid or inconsistent field."""
+
+    def need(cond: bool, msg: str) -> None:
+        if not cond:
+            raise ConfigError(msg)
+
+    for name in ("sample_rate", "channels", "dimension", "n_filters", "kernel_size",
+                 "last_kernel_size", "residual_kernel_size", "dilation_base", "compress",
+                 "bins", "n_q"):
+        v = getattr(cfg, name)
+        need(isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+             f"{name}={v!r}: must be a positive integer")
+    need(cfg.n_residual_layers >= 0, f"n_residual_layers={cfg.n_residual_layers}: must be >= 0")
+    need(cfg.lstm >= 0, f"lstm={cfg.lstm}: must be >= 0")
+    need(len(cfg.ratios) >= 1, "ratios=(): at least one ratio is needed")
+    need(all(r >= 1 for r in cfg.ratios), f"ratios={cfg.ratios}: every ratio must be >= 1")
+    need(_is_pow2(cfg.bins), f"bins={cfg.bins}: must be a power of two (codes are packed in "
+         f"log2(bins) bits)")
+    need(cfg.norm in NORMS, f"norm={cfg.norm!r}: must be one of {sorted(NORMS)}")
+    need(cfg.pad_mode in PAD_MODES, f"pad_mode={cfg.pad_mode!r}: must be one of "
+         f"{sorted(PAD_MODES)}")
+    need(not (cfg.causal and cfg.norm == "time_group_norm"),
+         "norm='time_group_norm' with causal=True: GroupNorm over time looks at future "
+         "samples, so it cannot be causal")
+    need(0.0 <= cfg.trim_right_ratio <= 1.0,
+         f"trim_right_ratio={cfg.trim_right_ratio}: must be in [0, 1]")
+    need(cfg.causal or cfg.trim_right_ratio == 1.0,
+         f"trim_right_ratio={cfg.trim_right_ratio} on a non-causal model: only causal "
+         "transposed convolutions may trim asymmetrically")
+    need(not (cfg.renormalize and cfg.causal),
+         "renormalize=True with causal=True: the scale depends on the whole chunk, which a "
+         "streaming (causal) model cannot see")
+    need(cfg.dimension % 1 == 0 and cfg.n_filters // cfg.compress >= 1,
+         f"n_filters={cfg.n_filters} with compress={cfg.compress}: residual hidden width "
+         "would be 0")
+    need(all(b > 0 for b in cfg.target_bandwidths),
+         f"target_bandwidths={cfg.target_bandwidths}: every bandwidth must be > 0")
+    need(list(cfg.target_bandwidths) == sorted(cfg.target_bandwidths),
+         f"target_bandwidths={cfg.target_bandwidths}: must be increasing")
+    if cfg.target_bandwidths:
+        top = cfg.target_bandwidths[-1]
+        need(n_q_for_bandwidth(cfg, top) <= cfg.n_q,
+             f"target_bandwidths={cfg.target_bandwidths}: the top bandwidth needs "
+             f"{n_q_for_bandwidth(cfg, top)} codebooks but n_q={cfg.n_q}")
+    if cfg.segment is not None:
+        need(cfg.segment > 0, f"segment={cfg.segment}: must be > 0 seconds or None")
+        need(0.0 <= cfg.overlap < 1.0, f"overlap={cfg.overlap}: must be in [0, 1)")
+        need(cfg.segment_length >= 1, f"segment={cfg.segment}: shorter than one sample")
+
+
+def n_q_for_bandwidth(cfg: EncodecConfig, bandwidth: float) -> int:
+    """Codebooks for a bandwidth (kbps): max(1, floor(bw*1000 / (frame_rate*log2(bins))))."""
+    if not (bandwidth > 0 and math.isfinite(bandwidth)):
+        raise ConfigError(f"bandwidth={bandwidth!r}: must be a positive number of kbps")
+    bw_per_q = cfg.codebook_frame_rate * cfg.bits_per_codebook
+    return int(max(1, math.floor(bandwidth * 1000 / bw_per_q)))
+
+
+# ------------------------------------------------------------------------------ HF conversion
+_HF_FIELDS = {
+    "sampling_rate": "sample_rate",
+    "audio_channels": "channels",
+    "hidden_size": "dimension",
+    "num_filters": "n_filters",
+    "num_residual_layers": "n_residual_layers",
+    "upsampling_ratios": "ratios",
+    "kernel_size": "kernel_size",
+    "last_kernel_size": "last_kernel_size",
+    "residual_kernel_size": "residual_kernel_size",
+    "dilation_growth_rate": "dilation_base",
+    "use_causal_conv": "causal",
+    "norm_type": "norm",
+    "pad_mode": "pad_mode",
+    "compress": "compress",
+    "num_lstm_layers": "lstm",
+    "trim_right_ratio": "trim_right_ratio",
+    "codebook_size": "bins",
+    "normalize": "renormalize",
+    "target_bandwidths": "target_bandwidths",
+}
+# Defaults of transformers' EncodecConfig, used when a config.json omits a field.
+HF_DEFAULTS: dict[str, Any] = {
+    "target_bandwidths": [1.5, 3.0, 6.0, 12.0, 24.0],
+    "sampling_rate": 24000,
+    "audio_channels": 1,
+    "normalize": False,
+    "chunk_length_s": None,
+    "overlap": None,
+    "hidden_size": 128,
+    "num_filters": 32,
+    "num_residual_layers": 1,
+    "upsampling_ratios": [8, 5, 4, 2],
+    "norm_type": "weight_norm",
+    "kernel_size": 7,
+    "last_kernel_size": 7,
+    "residual_kernel_size": 3,
+    "dilation_growth_rate": 2,
+    "use_causal_conv": True,
+    "pad_mode": "reflect",
+    "compress": 2,
+    "num_lstm_layers": 2,
+    "trim_right_ratio": 1.0,
+    "codebook_size": 1024,
+    "codebook_dim": None,
+    "use_conv_shortcut": True,
+}
+
+
+def hf_num_quantizers(hf: dict[str, Any]) -> int:
+    """transformers' derived `num_quantizers` for a config.json dict."""
+    sr = hf.get("sampling_rate", HF_DEFAULTS["sampling_rate"])
+    ratios = hf.get("upsampling_ratios", HF_DEFAULTS["upsampling_ratios"])
+    bws = hf.get("target_bandwidths", HF_DEFAULTS["target_bandwidths"])
+    bins = hf.get("codebook_size", HF_DEFAULTS["codebook_size"])
+    frame_rate = math.ceil(sr / math.prod(ratios))
+    return int(1000 * bws[-1] // (frame_rate * math.ceil(math.log2(bins))))
+
+
+def from_hf_dict(hf: dict[str, Any], name: str = "hf") -> EncodecConfig:
+    """Build a config from a transformers `config.json` dict (missing fields take HF defaults)."""
+    merged = {**HF_DEFAULTS, **{k: v for k, v in hf.items() if k in HF_DEFAULTS}}
+    kw = {canon: merged[hf_key] for hf_key, canon in _HF_FIELDS.items()}
+    kw["true_skip"] = not bool(merged["use_conv_shortcut"])
+    kw["n_q"] = hf_num_quantizers(merged)
+    cd = merged.get("codebook_dim")
+    if cd is not None and cd != merged["hidden_size"]:
+        raise ConfigError(f"codebook_dim={cd} differs from hidden_size={merged['hidden_size']}: "
+                          "EnCodec has no codebook projection")
+    if merged["num_lstm_layers"] is None:
+        raise ConfigError("num_lstm_layers=None: must be an integer")
+    chunk = merged.get("chunk_length_s")
+    kw["segment"] = None if chunk is None else float(chunk)
+    ov = merged.get("overlap")
+    kw["overlap"] = 0.0 if ov is None else float(ov)
+    return EncodecConfig(name=name, **kw)
+
+
+def to_hf_dict(cfg: EncodecConfig) -> dict[str, Any]:
+    """The transformers `config.json` fields for this config (bandwidths written as floats)."""
+    if cfg.lstm < 1:
+        raise ConfigError(f"lstm={cfg.lstm}: transformers always builds an LSTM, so a model "
+                          "without one has no HF equivalent")
+    out: dict[str, Any] = {}
+    for hf_key, canon in _HF_FIELDS.items():
+        v = getattr(cfg, canon)
+        out[hf_key] = list(v) if isinstance(v, tuple) else v
+    out["target_bandwidths"] = [float(b) for b in cfg.bandwidths]
+    out["use_conv_shortcut"] = not cfg.true_skip
+    out["codebook_dim"] = cfg.dimension
+    out["chunk_length_s"] = cfg.segment
+    out["overlap"] = cfg.overlap if cfg.segment is not None else None
+    out["model_type"] = "encodec"
+    out["architectures"] = ["EncodecModel"]
+    if hf_num_quantizers(out) != cfg.n_q:
+        raise ConfigError(f"n_q={cfg.n_q} cannot be expressed in a HF config: its bandwidths "
+                          f"{out['target_bandwidths']} imply {hf_num_quantizers(out)} codebooks")
+    return out
+
+
+# ------------------------------------------------------------------------ AudioCraft conversion
+def to_audiocraft_dict(cfg: EncodecConfig) -> dict[str, Any]:
+    """The AudioCraft `xp.cfg` fields (`sample_rate`, `channels`, `encodec.*`, `seanet.*`, `rvq.*`)."""
+    return {
+        "sample_rate": cfg.sample_rate,
+        "channels": cfg.channels,
+        "compression_model": "encodec",
+        "encodec": {
+            "autoencoder": "seanet",
+            "quantizer": "rvq",
+            "sample_rate": cfg.sample_rate,
+            "channels": cfg.channels,
+            "causal": cfg.causal,
+            "renormalize": cfg.renormalize,
+        },
+        "seanet": {
+            "dimension": cfg.dimension,
+            "channels": cfg.channels,
+            "causal": cfg.causal,
+            "n_filters": cfg.n_filters,
+            "n_residual_layers": cfg.n_residual_layers,
+            "ratios": list(cfg.ratios),
+            "activation": "ELU",
+            "activation_params": {"alpha": 1.0},
+            "norm": cfg.norm,
+            "norm_params": {},
+            "kernel_size": cfg.kernel_size,
+            "residual_kernel_size": cfg.residual_kernel_size,
+            "last_kernel_size": cfg.last_kernel_size,
+            "dilation_base": cfg.dilation_base,
+            "pad_mode": cfg.pad_mode,
+            "true_skip": cfg.true_skip,
+            "compress": cfg.compress,
+            "lstm": cfg.lstm,
+            "disable_norm_outer_blocks": 0,
+            "encoder": {},
+            "decoder": {
+                "trim_right_ratio": cfg.trim_right_ratio,
+                "final_activation": None,
+                "final_activation_params": None,
+            },
+        },
+        "rvq": {
+            "n_q": cfg.n_q,
+            "q_dropout": False,
+            "bins": cfg.bins,
+            "decay": 0.99,
+            "kmeans_init": True,
+            "kmeans_iters": 50,
+            "threshold_ema_dead_code": 2,
+            "orthogonal_reg_weight": 0.0,
+            "orthogonal_reg_active_codes_only": False,
+        },
+    }
+
+
+def from_audiocraft_dict(ac: dict[str, Any], name: str = "audiocraft") -> EncodecConfig:
+    """Build a config from an AudioCraft `xp.cfg` mapping (already parsed to plain dicts)."""
+    for section in ("seanet", "rvq"):
+        if not isinstance(ac.get(section), dict):
+            raise ConfigError(f"xp.cfg has no '{section}' section: not an EnCodec config")
+    model_kind = ac.get("compression_model", "encodec")
+    if model_kind != "encodec":
+        raise ConfigError(f"compression_model={model_kind!r}: only 'encodec' is supported")
+    sn, rvq = ac["seanet"], ac["rvq"]
+    enc = ac.get("encodec") or {}
+    dec_over = sn.get("decoder") or {}
+    enc_over = sn.get("encoder") or {}
+    if sn.get("disable_norm_outer_blocks", 0):
+        raise ConfigError("seanet.disable_norm_outer_blocks != 0 is not supported")
+    if sn.get("activation", "ELU") != "ELU" or (sn.get("activation_params") or {}).get(
+            "alpha", 1.0) != 1.0:
+        raise ConfigError(f"seanet.activation={sn.get('activation')!r} "
+                          f"{sn.get('activation_params')}: only ELU(alpha=1) is supported")
+    if dec_over.get("final_activation"):
+        raise ConfigError(f"seanet.decoder.final_activation={dec_over['final_activation']!r}: "
+                          "not supported (no released model has one)")
+
+    def pick(key: str, default: Any = None) -> Any:
+        return enc_over.get(key, sn.get(key, default))
+
+    causal = enc.get("causal", pick("causal", False))
+    kw = dict(
+        sample_rate=int(enc.get("sample_rate", ac.get("sample_rate"))),
+        channels=int(enc.get("channels", ac.get("channels", pick("channels", 1)))),
+        dimension=int(pick("dimension")),
+        n_filters=int(pick("n_filters")),
+        n_residual_layers=int(pick("n_residual_layers")),
+        ratios=tuple(pick("ratios")),
+        kernel_size=int(pick("kernel_size", 7)),
+        last_kernel_size=int(pick("last_kernel_size", 7)),
+        residual_kernel_size=int(pick("residual_kernel_size", 3)),
+        dilation_base=int(pick("dilation_base", 2)),
+        causal=bool(causal),
+        norm=str(pick("norm", "none")),
+        pad_mode=str(pick("pad_mode", "reflect")),
+        true_skip=bool(pick("true_skip", True)),
+        compress=int(pick("compress", 2)),
+        lstm=int(pick("lstm", 0)),
+        trim_right_ratio=float(dec_over.get("trim_right_ratio", 1.0)),
+        bins=int(rvq["bins"]),
+        n_q=int(rvq["n_q"]),
+        target_bandwidths=(),
+        renormalize=bool(enc.get("renormalize", enc.get("renorm", False))),
+        segment=None,
+        overlap=0.0,
+    )
+    return EncodecConfig(name=name, **kw)
