@@ -114,3 +114,47 @@ def audio_write(path: str | os.PathLike, wav: torch.Tensor, sample_rate: int,
     container, subtype = FORMATS[fmt]
     return atomic_write_bytes(
         path, lambda tmp: sf.write(tmp, data, sample_rate, format=container, subtype=subtype))
+
+
+# ------------------------------------------------------------------------------------ reading
+#: The one resampler used everywhere (windowed sinc, torchaudio's defaults pinned explicitly).
+RESAMPLE_KWARGS = {"lowpass_filter_width": 6, "rolloff": 0.99,
+                   "resampling_method": "sinc_interp_hann"}
+
+
+def convert_audio(wav: torch.Tensor, from_rate: int, to_rate: int,
+                  to_channels: int) -> torch.Tensor:
+    """Remix [C, T] to `to_channels` (mono <-> stereo only) and resample with RESAMPLE_KWARGS."""
+    import torchaudio.functional as AF
+
+    if wav.dim() != 2:
+        raise ValueError(f"audio.shape={tuple(wav.shape)}: expected [C, T]")
+    channels = wav.shape[0]
+    if channels != to_channels:
+        if to_channels == 1:
+            wav = wav.mean(dim=0, keepdim=True)
+        elif channels == 1:
+            wav = wav.expand(to_channels, -1)
+        else:
+            raise ValueError(f"cannot remix {channels} channels to {to_channels}")
+    if from_rate != to_rate:
+        wav = AF.resample(wav, from_rate, to_rate, **RESAMPLE_KWARGS)
+    return wav.contiguous()
+
+
+def load_audio(path: str | os.PathLike, sample_rate: int | None = None,
+               channels: int | None = None) -> tuple[torch.Tensor, int]:
+    """Read a sound file as float32 [C, T]; resample/remix when `sample_rate`/`channels` given.
+
+    Returns the audio and its (new) sample rate.
+    """
+    try:
+        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise ValueError(f"cannot read audio file {path}: {exc}") from exc
+    wav = torch.from_numpy(data.T.copy())
+    if wav.shape[-1] == 0:
+        raise ValueError(f"audio file {path} holds no samples")
+    target_sr = sample_rate or sr
+    target_ch = channels or wav.shape[0]
+    return convert_audio(wav, sr, target_sr, target_ch), target_sr

@@ -106,7 +106,7 @@ class EncodecConfig:
         """The bandwidth ladder (kbps): the configured one, or one step per codebook count."""
         if self.target_bandwidths:
             return self.target_bandwidths
-        return tuple(round(k * self.bandwidth_per_codebook, 6) for k in range(1, self.n_q + 1))
+        return tuple(bandwidth_for_n_q(self, k) for k in range(1, self.n_q + 1))
 
     def replace(self, **changes: Any) -> EncodecConfig:
         """A copy with some fields changed (validated again)."""
@@ -188,6 +188,25 @@ def n_q_for_bandwidth(cfg: EncodecConfig, bandwidth: float) -> int:
         raise ConfigError(f"bandwidth={bandwidth!r}: must be a positive number of kbps")
     bw_per_q = cfg.codebook_frame_rate * cfg.bits_per_codebook
     return int(max(1, math.floor(bandwidth * 1000 / bw_per_q)))
+
+
+def n_q_for_bandwidth_encodec_pypi(cfg: EncodecConfig, bandwidth: float) -> int:
+    """The codebook count as the PyPI `encodec` 0.1.1 evaluates it: floor(bw / (bits*fr/1000)).
+
+    Mathematically equal to `n_q_for_bandwidth`, but the other float order can land one below
+    an exact step (0.051 / 0.017 = 2.9999999999999996); later upstream code uses bw*1000 first.
+    """
+    return int(max(1, math.floor(bandwidth / (cfg.bits_per_codebook * cfg.codebook_frame_rate
+                                              / 1000))))
+
+
+def bandwidth_for_n_q(cfg: EncodecConfig, n_q: int) -> float:
+    """The smallest round bandwidth (kbps, 6 decimals) that selects exactly `n_q` codebooks,
+    under both float evaluation orders in use (so no implementation can read it as n_q - 1)."""
+    bw = round(n_q * cfg.bandwidth_per_codebook, 6)
+    while min(n_q_for_bandwidth(cfg, bw), n_q_for_bandwidth_encodec_pypi(cfg, bw)) < n_q:
+        bw = round(bw + 1e-6, 6)
+    return bw
 
 
 # ------------------------------------------------------------------------------ HF conversion

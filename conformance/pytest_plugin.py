@@ -1,0 +1,13 @@
+"""pytest plugin (entry point `encodec_conformance`): registers the suite's markers.
+
+Later issues add `--encodec-checkpoint` / `--encodec-impl` here so third parties run the same
+named checks on their own checkpoint or implementation.
+"""
+
+from __future__ import annotations
+
+
+def pytest_configure(config) -> None:  # noqa: ANN001 - pytest's Config
+    config.addinivalue_line(
+        "markers", "peers: compares the reference with transformers and the original encodec")
+    config.addinivalue_line("markers", "slow: takes more than a few seconds")

@@ -1,0 +1,108 @@
+"""Hypothesis strategies for EnCodec configs and inputs -- the only place tests get them from.
+
+Configs are small (few filters, short ratios) so a model builds and runs in milliseconds, but they
+cover every structural option: causal or not, every norm, reflect/constant padding, 0..2 residual
+layers, 0..2 LSTM layers, conv or identity shortcut, any number of ratios, renormalisation and
+chunking.
+"""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import strategies as st
+
+from .config import EncodecConfig, bandwidth_for_n_q
+
+
+@st.composite
+def configs(draw, *, hf_compatible: bool = False, causal: bool | None = None,
+            chunked: bool | None = None, max_ratios: int = 3) -> EncodecConfig:
+    """A valid, small EnCodec config.
+
+    `hf_compatible` keeps to what transformers can build (an LSTM, weight/time-group norm).
+    `causal` / `chunked` force those properties when not None.
+    """
+    is_causal = draw(st.booleans()) if causal is None else causal
+    norms = ["weight_norm"] if hf_compatible else ["weight_norm", "none"]
+    if not is_causal:
+        norms.append("time_group_norm")
+    norm = draw(st.sampled_from(norms))
+    ratios = tuple(draw(st.lists(st.integers(1, 5), min_size=1, max_size=max_ratios)))
+    hop = math.prod(ratios)
+    sample_rate = draw(st.one_of(st.integers(1, 200).map(lambda f: f * hop),
+                                 st.integers(800, 48000)))
+    compress = draw(st.sampled_from([1, 2]))
+    n_filters = draw(st.integers(1, 4)) * compress
+    bins = 2 ** draw(st.integers(1, 6))
+    n_q = draw(st.integers(1, 4))
+    renormalize = False if is_causal else draw(st.booleans())
+    want_chunks = (draw(st.booleans()) if chunked is None else chunked)
+    segment = None
+    overlap = 0.01
+    if want_chunks and not is_causal:
+        # a segment of a few hops, in seconds
+        seg_samples = draw(st.integers(max(2, hop), 6 * hop))
+        segment = seg_samples / sample_rate
+        overlap = draw(st.sampled_from([0.0, 0.01, 0.1, 0.25]))
+    lstm = draw(st.integers(1 if hf_compatible else 0, 2))
+    trim = 1.0 if not is_causal else draw(st.sampled_from([1.0, 1.0, 0.5, 0.0]))
+    if hf_compatible:
+        trim = 1.0 if not is_causal else trim
+    base = EncodecConfig(
+        name="hypothesis",
+        sample_rate=sample_rate,
+        channels=draw(st.integers(1, 2)),
+        dimension=draw(st.integers(2, 12)),
+        n_filters=n_filters,
+        n_residual_layers=draw(st.integers(0, 2)),
+        ratios=ratios,
+        kernel_size=draw(st.integers(1, 7)),
+        last_kernel_size=draw(st.integers(1, 7)),
+        residual_kernel_size=draw(st.integers(1, 5)),
+        dilation_base=draw(st.integers(1, 3)),
+        causal=is_causal,
+        norm=norm,
+        pad_mode=draw(st.sampled_from(["reflect", "constant"])),
+        true_skip=draw(st.booleans()),
+        compress=compress,
+        lstm=lstm,
+        trim_right_ratio=trim,
+        bins=bins,
+        n_q=n_q,
+        target_bandwidths=(),
+        renormalize=renormalize,
+        segment=segment,
+        overlap=overlap,
+    )
+    # a ladder of bandwidths selecting an increasing subset of codebook counts (always the top)
+    counts = sorted(set(draw(st.lists(st.integers(1, n_q), max_size=3))) | {n_q})
+    ladder = tuple(bandwidth_for_n_q(base, k) for k in counts)
+    if hf_compatible or draw(st.booleans()):
+        return base.replace(target_bandwidths=ladder)
+    return base
+
+
+def lengths(cfg: EncodecConfig, max_hops: int = 12) -> st.SearchStrategy[int]:
+    """Input lengths in samples: below one hop, odd, exact multiples of the hop, and a few
+    chunks long for chunked configs."""
+    hop = cfg.hop_length
+    top = max_hops * hop
+    if cfg.segment_length is not None:
+        top = max(top, 3 * cfg.segment_length + 1)
+    return st.one_of(
+        st.integers(1, max(1, hop - 1)),
+        st.integers(1, top),
+        st.integers(1, max_hops).map(lambda k: k * hop),
+        st.integers(0, max_hops).map(lambda k: k * hop + 1),
+    )
+
+
+@st.composite
+def config_and_length(draw, **config_kwargs) -> tuple[EncodecConfig, int]:
+    cfg = draw(configs(**config_kwargs))
+    return cfg, draw(lengths(cfg))
+
+
+seeds = st.integers(0, 2**16)
+batch_sizes = st.integers(1, 3)
