@@ -29,15 +29,17 @@ def overlap_add_weight(frame_length: int, *, dtype: torch.dtype = torch.float32,
 def linear_overlap_add(frames: list[torch.Tensor], stride: int) -> torch.Tensor:
     """Blend decoded chunks [..., F_i] placed every `stride` samples.
 
-    Every frame is weighted by the full-frame triangle (a shorter last frame takes its first
-    F_i values); the sum is divided by the summed weights. Output length:
-    `stride * (n - 1) + F_last`.
+    Every frame is weighted by the full-frame triangle (a shorter frame takes its first F_i
+    values); the sum is divided by the summed weights. Output length: the furthest frame end,
+    which is `stride * (n - 1) + F_last` except for the input lengths where a partial chunk,
+    rounded up to whole hops, reaches further (there the original package and transformers
+    raise a size-mismatch error; see `config.chunk_overrun_length`).
     """
     if not frames:
         raise ValueError("no frames to overlap-add")
     first = frames[0]
     weight = overlap_add_weight(first.shape[-1], dtype=first.dtype, device=first.device)
-    total = stride * (len(frames) - 1) + frames[-1].shape[-1]
+    total = max(i * stride + f.shape[-1] for i, f in enumerate(frames))
     out = torch.zeros(*first.shape[:-1], total, dtype=first.dtype, device=first.device)
     weight_sum = torch.zeros(total, dtype=first.dtype, device=first.device)
     for i, frame in enumerate(frames):

@@ -59,6 +59,8 @@ class EncodecConfig:
         object.__setattr__(
             self, "target_bandwidths", tuple(float(b) for b in self.target_bandwidths)
         )
+        if self.segment is None:  # overlap means nothing without chunks: one canonical value
+            object.__setattr__(self, "overlap", 0.0)
         validate(self)
 
     # ----------------------------------------------------------------------------- derived
@@ -180,6 +182,34 @@ def validate(cfg: EncodecConfig) -> None:
         need(cfg.segment > 0, f"segment={cfg.segment}: must be > 0 seconds or None")
         need(0.0 <= cfg.overlap < 1.0, f"overlap={cfg.overlap}: must be in [0, 1)")
         need(cfg.segment_length >= 1, f"segment={cfg.segment}: shorter than one sample")
+
+
+def chunk_overrun_length(segment_length: int, stride: int, hop: int) -> int | None:
+    """An input length (a few chunks long) for which an earlier decoded chunk
+    ends after the last decoded chunk, or None if no length does.
+
+    Each chunk decodes to ceil(len / hop) * hop samples. The original package and transformers
+    size the overlap-add output by the LAST chunk and crash at such lengths (for the released
+    48 kHz model: 190241 samples, among others); the reference sizes it by the furthest end.
+    Checked for every residue of the length modulo the stride.
+    """
+    import numpy as np
+
+    window = -(-segment_length // stride) + 1  # chunks that can still overlap the tail
+    m = window + 1
+    u = np.arange(1, stride + 1)
+    length = m * stride + u
+
+    def end(k: int) -> np.ndarray:
+        n = np.minimum(segment_length, length - k * stride)
+        return k * stride + hop * -(-n // hop)
+
+    total = end(m)
+    for k in range(max(0, m - window), m):
+        over = end(k) > total
+        if over.any():
+            return int(length[over.argmax()])
+    return None
 
 
 def n_q_for_bandwidth(cfg: EncodecConfig, bandwidth: float) -> int:

@@ -174,7 +174,7 @@ class EncodecModel(nn.Module):
             scale = 1e-8 + volume
             x = x / scale
             scale = scale.view(-1, 1)
-        z = self.encoder(x)
+        z = _run(self.encoder, x)
         codes = self.quantizer.encode(z, n_q)
         return EncodedChunk(codes=codes, scale=scale, length=x.shape[-1])
 
@@ -201,7 +201,7 @@ class EncodecModel(nn.Module):
 
     def _decode_chunk(self, codes: torch.Tensor, scale: torch.Tensor | None) -> torch.Tensor:
         z = self.quantizer.decode(codes)
-        out = self.decoder(z)
+        out = _run(self.decoder, z)
         if self.cfg.renormalize:
             if scale is None:
                 raise InputError("this model renormalises: decoding needs each chunk's scale")
@@ -258,4 +258,16 @@ class EncodecModel(nn.Module):
             z = z + m
         if layout == "BTD":
             z = z.permute(0, 2, 1)
-        return self.decoder(z)
+        return _run(self.decoder, z)
+
+
+def _run(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Run the encoder or decoder, turning GroupNorm's single-value failure into InputError."""
+    try:
+        return net(x)
+    except ValueError as exc:
+        if "more than 1 value per channel" in str(exc):
+            raise InputError(f"input of {x.shape[-1]} frame(s) is too short for this "
+                             "time_group_norm model: a GroupNorm layer would normalise a "
+                             "single value") from exc
+        raise

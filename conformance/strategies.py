@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 
+from hypothesis import assume
 from hypothesis import strategies as st
 
-from .config import EncodecConfig, bandwidth_for_n_q
+from .config import ConfigError, EncodecConfig, bandwidth_for_n_q
 
 
 @st.composite
@@ -24,16 +25,23 @@ def configs(draw, *, hf_compatible: bool = False, causal: bool | None = None,
     `causal` / `chunked` force those properties when not None.
     """
     is_causal = draw(st.booleans()) if causal is None else causal
+    if chunked:
+        if causal:
+            raise ValueError("a chunked config cannot be causal")
+        is_causal = False
     norms = ["weight_norm"] if hf_compatible else ["weight_norm", "none"]
     if not is_causal:
         norms.append("time_group_norm")
     norm = draw(st.sampled_from(norms))
     ratios = tuple(draw(st.lists(st.integers(1, 5), min_size=1, max_size=max_ratios)))
+    if norm == "time_group_norm" and math.prod(ratios) == 1:
+        ratios = ratios + (2,)  # mono output of one hop=1 frame would be a single value
     hop = math.prod(ratios)
     sample_rate = draw(st.one_of(st.integers(1, 200).map(lambda f: f * hop),
                                  st.integers(800, 48000)))
     compress = draw(st.sampled_from([1, 2]))
-    n_filters = draw(st.integers(1, 4)) * compress
+    # GroupNorm needs more than one value: keep every width >= 2 under time_group_norm
+    n_filters = draw(st.integers(2 if norm == "time_group_norm" else 1, 4)) * compress
     bins = 2 ** draw(st.integers(1, 6))
     n_q = draw(st.integers(1, 4))
     renormalize = False if is_causal else draw(st.booleans())
@@ -49,7 +57,7 @@ def configs(draw, *, hf_compatible: bool = False, causal: bool | None = None,
     trim = 1.0 if not is_causal else draw(st.sampled_from([1.0, 1.0, 0.5, 0.0]))
     if hf_compatible:
         trim = 1.0 if not is_causal else trim
-    base = EncodecConfig(
+    kwargs = dict(
         name="hypothesis",
         sample_rate=sample_rate,
         channels=draw(st.integers(1, 2)),
@@ -75,6 +83,10 @@ def configs(draw, *, hf_compatible: bool = False, causal: bool | None = None,
         segment=segment,
         overlap=overlap,
     )
+    try:
+        base = EncodecConfig(**kwargs)
+    except ConfigError:  # keep to valid configs
+        assume(False)
     # a ladder of bandwidths selecting an increasing subset of codebook counts (always the top)
     counts = sorted(set(draw(st.lists(st.integers(1, n_q), max_size=3))) | {n_q})
     ladder = tuple(bandwidth_for_n_q(base, k) for k in counts)
@@ -88,13 +100,14 @@ def lengths(cfg: EncodecConfig, max_hops: int = 12) -> st.SearchStrategy[int]:
     chunks long for chunked configs."""
     hop = cfg.hop_length
     top = max_hops * hop
+    low = 2 if cfg.norm == "time_group_norm" else 1  # GroupNorm of a single value is undefined
     if cfg.segment_length is not None:
         top = max(top, 3 * cfg.segment_length + 1)
     return st.one_of(
-        st.integers(1, max(1, hop - 1)),
-        st.integers(1, top),
-        st.integers(1, max_hops).map(lambda k: k * hop),
-        st.integers(0, max_hops).map(lambda k: k * hop + 1),
+        st.integers(low, max(low, hop - 1)),
+        st.integers(low, top),
+        st.integers(1, max_hops).map(lambda k: max(low, k * hop)),
+        st.integers(0, max_hops).map(lambda k: k * hop + 1).filter(lambda n: n >= low),
     )
 
 
@@ -106,3 +119,35 @@ def config_and_length(draw, **config_kwargs) -> tuple[EncodecConfig, int]:
 
 seeds = st.integers(0, 2**16)
 batch_sizes = st.integers(1, 3)
+
+
+# ------------------------------------------------------------------ checkpoint keys and configs
+#: The two spellings of weight-norm tensors in transformers checkpoints.
+weight_norm_styles = st.sampled_from(["weight_g", "parametrizations"])
+
+
+def configs_with_lstm(**config_kwargs) -> st.SearchStrategy[EncodecConfig]:
+    """`configs(...)` with at least one LSTM layer: every such config has a Hugging Face key
+    layout (even norm 'none', which transformers cannot build but whose names are defined)."""
+    return configs(**config_kwargs).map(lambda c: c if c.lstm else c.replace(lstm=1))
+
+
+@st.composite
+def preset_variants(draw, names: tuple[str, ...] | None = None) -> EncodecConfig:
+    """A released family's config (same channels, norm, ratios, causality, chunking) with
+    small, drawn widths and codebooks -- what a fine-tuned or shrunk checkpoint looks like."""
+    from .presets import PRESETS
+
+    preset = PRESETS[draw(st.sampled_from(sorted(names or PRESETS)))]
+    compress = draw(st.sampled_from([1, 2]))
+    return preset.replace(
+        # GroupNorm needs more than one value per group
+        n_filters=draw(st.integers(2 if preset.norm == "time_group_norm" else 1, 3)) * compress,
+        compress=compress,
+        dimension=draw(st.integers(2, 8)),
+        n_residual_layers=draw(st.integers(0, 2)),
+        lstm=draw(st.integers(1, 2)),
+        bins=2 ** draw(st.integers(1, 5)),
+        n_q=draw(st.integers(1, 4)),
+        target_bandwidths=(),
+    )
