@@ -1,7 +1,7 @@
 """encodec-conformance: a reference EnCodec and the checks that prove other EnCodecs equal to it."""
 
 from .config import ConfigError, EncodecConfig, n_q_for_bandwidth
-from .model import Encoded, EncodedChunk, EncodecModel, InputError
+from .model import EncodecModel, Encoded, EncodedChunk, InputError
 from .presets import PRESETS, get_preset
 
 __all__ = [

@@ -231,10 +231,13 @@ def n_q_for_bandwidth_encodec_pypi(cfg: EncodecConfig, bandwidth: float) -> int:
 
 
 def bandwidth_for_n_q(cfg: EncodecConfig, n_q: int) -> float:
-    """The smallest round bandwidth (kbps, 6 decimals) that selects exactly `n_q` codebooks,
-    under both float evaluation orders in use (so no implementation can read it as n_q - 1)."""
+    """The smallest round bandwidth (kbps, 6 decimals) that selects exactly `n_q` codebooks
+    under every float evaluation order in use (the spec's, PyPI encodec's, and transformers'
+    `1000*bw // (fr*bits)`), so no implementation can read it as n_q - 1."""
     bw = round(n_q * cfg.bandwidth_per_codebook, 6)
-    while min(n_q_for_bandwidth(cfg, bw), n_q_for_bandwidth_encodec_pypi(cfg, bw)) < n_q:
+    bits_per_second = cfg.codebook_frame_rate * cfg.bits_per_codebook
+    while min(n_q_for_bandwidth(cfg, bw), n_q_for_bandwidth_encodec_pypi(cfg, bw),
+              int(1000 * bw // bits_per_second)) < n_q:  # transformers' num_quantizers form
         bw = round(bw + 1e-6, 6)
     return bw
 
@@ -342,7 +345,7 @@ def to_hf_dict(cfg: EncodecConfig) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------ AudioCraft conversion
 def to_audiocraft_dict(cfg: EncodecConfig) -> dict[str, Any]:
-    """The AudioCraft `xp.cfg` fields (`sample_rate`, `channels`, `encodec.*`, `seanet.*`, `rvq.*`)."""
+    """AudioCraft `xp.cfg` fields: `sample_rate`, `channels`, `encodec.*`, `seanet.*`, `rvq.*`."""
     return {
         "sample_rate": cfg.sample_rate,
         "channels": cfg.channels,
@@ -392,6 +395,13 @@ def to_audiocraft_dict(cfg: EncodecConfig) -> dict[str, Any]:
             "threshold_ema_dead_code": 2,
             "orthogonal_reg_weight": 0.0,
             "orthogonal_reg_active_codes_only": False,
+        },
+        # Not read by AudioCraft (which never chunks and has no bandwidth ladder); kept so a
+        # conversion through this format loses nothing.
+        "encodec_conformance": {
+            "segment": cfg.segment,
+            "overlap": cfg.overlap,
+            "target_bandwidths": list(cfg.target_bandwidths),
         },
     }
 
@@ -447,4 +457,9 @@ def from_audiocraft_dict(ac: dict[str, Any], name: str = "audiocraft") -> Encode
         segment=None,
         overlap=0.0,
     )
+    extra = ac.get("encodec_conformance") or {}
+    if extra:
+        kw["segment"] = None if extra.get("segment") is None else float(extra["segment"])
+        kw["overlap"] = float(extra.get("overlap") or 0.0)
+        kw["target_bandwidths"] = tuple(extra.get("target_bandwidths") or ())
     return EncodecConfig(name=name, **kw)

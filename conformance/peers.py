@@ -10,34 +10,14 @@ when an adapter is built. Weights are copied from a reference model and loaded `
 from __future__ import annotations
 
 import math
-import re
 import warnings
 from dataclasses import dataclass
 
 import torch
 
 from .config import EncodecConfig, to_hf_dict
+from .keymap import load_state_dict_strict, map_state_dict
 from .model import EncodecModel
-
-_HF_RULES = [
-    (re.compile(r"^(encoder|decoder)\.model\.(\d+)\."), r"\1.layers.\2."),
-    (re.compile(r"\.(conv|convtr)\.(conv|convtr)\."), ".conv."),
-    (re.compile(r"\.(conv|convtr)\.norm\."), ".norm."),
-    (re.compile(r"^quantizer\.vq\.layers\.(\d+)\._codebook\."), r"quantizer.layers.\1.codebook."),
-]
-_WN_PARAM = {"weight_g": "parametrizations.weight.original0",
-             "weight_v": "parametrizations.weight.original1"}
-
-
-def canonical_key_to_hf(key: str, parametrized: bool = True) -> str:
-    """The transformers name of a canonical (original/AudioCraft) state-dict key."""
-    for pattern, repl in _HF_RULES:
-        key = pattern.sub(repl, key)
-    if parametrized:
-        head, _, leaf = key.rpartition(".")
-        if leaf in _WN_PARAM:
-            key = f"{head}.{_WN_PARAM[leaf]}"
-    return key
 
 
 @dataclass
@@ -71,12 +51,14 @@ class HFPeer:
         torch.manual_seed(0)
         self.model = transformers.EncodecModel(hf_cfg).eval()
         target = self.model.state_dict()
-        parametrized = any("parametrizations" in k for k in target)
-        mapped = {canonical_key_to_hf(k, parametrized): v
-                  for k, v in reference.state_dict().items()}
-        # HF creates `inited` as a bool buffer; keep its dtype.
+        style = ("parametrizations" if any(".parametrizations.weight." in k for k in target)
+                 else "weight_g")
+        mapped, report = map_state_dict(reference.state_dict(), "canonical", "hf", cfg,
+                                        weight_norm=style)
+        report.raise_if_problems()
+        # Some transformers versions create `inited` as a bool buffer; keep the target dtype.
         mapped = {k: (v.to(target[k].dtype) if k in target else v) for k, v in mapped.items()}
-        self.model.load_state_dict(mapped, strict=True)
+        load_state_dict_strict(self.model, mapped)
 
     def bandwidth_for(self, n_q: int) -> float:
         for bw in self.cfg.bandwidths:
@@ -130,7 +112,7 @@ class OriginalPeer:
                                    sample_rate=cfg.sample_rate, channels=cfg.channels,
                                    normalize=cfg.renormalize, segment=cfg.segment,
                                    overlap=cfg.overlap, name=cfg.name).eval()
-            self.model.load_state_dict(reference.state_dict(), strict=True)
+            load_state_dict_strict(self.model, reference.state_dict())
         finally:
             ctx.__exit__(None, None, None)
 

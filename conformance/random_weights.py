@@ -55,7 +55,7 @@ def realistic_random_(model: EncodecModel, seed: int = 0) -> EncodecModel:
             module.weight.copy_(1.0 + 0.2 * randn(*module.weight.shape))
             module.bias.copy_(0.1 * randn(*module.bias.shape))
         elif isinstance(module, nn.LSTM):
-            for name, p in module.named_parameters():
+            for p in module.parameters():
                 scale = 1.0 / math.sqrt(module.hidden_size)
                 p.copy_((torch.rand(*p.shape, generator=gen) * 2 - 1) * scale)
 

@@ -42,7 +42,7 @@ def test_frame_counts_and_lengths(cl, batch, seed):
     for chunk, (_, n) in zip(enc.chunks, chunks):
         assert_shape("codes", chunk.codes, (batch, cfg.n_q, math.ceil(n / cfg.hop_length)), call)
         assert_equal("codes.dtype", chunk.codes.dtype, torch.int64, call)
-        assert 0 <= int(chunk.codes.min()) and int(chunk.codes.max()) < cfg.bins, call
+        assert int(chunk.codes.min()) >= 0 and int(chunk.codes.max()) < cfg.bins, call
         if cfg.renormalize:
             assert_shape("scale", chunk.scale, (batch, 1), call)
         else:
