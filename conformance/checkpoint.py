@@ -4,6 +4,8 @@ strict load. Every step reports; nothing is loaded partially.
 
 from __future__ import annotations
 
+import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +14,7 @@ from typing import Any
 import torch
 
 from .config import ConfigError, EncodecConfig, from_audiocraft_dict, from_hf_dict
-from .errors import CheckpointError
+from .errors import CheckpointError, CheckpointWarning
 from .formats import RawCheckpoint, read_checkpoint
 from .infer import ResolvedConfig, infer_from_weights, resolve_config
 from .keymap import (
@@ -39,6 +41,7 @@ class LoadedCheckpoint:
     report: MappingReport
     model: EncodecModel
     notes: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)  # dead shortcut tensors left out
 
     @property
     def config(self):
@@ -109,16 +112,61 @@ def canonical_state_dict(raw: RawCheckpoint, preset: str | None = None,
     return mapped, notes
 
 
+_SHORTCUT_KEY = re.compile(
+    r"^(encoder|decoder)\.(model|layers)\.\d+\.shortcut\.(conv\.conv\.|conv\.)?"
+    r"(weight_g|weight_v|weight|bias|parametrizations\.weight\.original[01])$")
+
+
+def _shortcuts_disabled(raw: RawCheckpoint) -> bool:
+    """Whether the file's own config turns the residual shortcut convs off."""
+    if raw.config_kind == "hf" and raw.config is not None:
+        return raw.config.get("use_conv_shortcut", True) is False
+    if raw.config_kind == "audiocraft" and raw.config is not None:
+        return bool((raw.config.get("seanet") or {}).get("true_skip", False))
+    return False
+
+
+def dead_shortcut_tensors(raw: RawCheckpoint) -> list[str]:
+    """Keys of shortcut-conv tensors in a file whose own config disables shortcuts.
+
+    facebook/encodec_32khz's Hub weights were converted while its config still said
+    `use_conv_shortcut: true` and keep those 24 tensors, which transformers ignores. Only
+    square 1x1 convs (the only shape a shortcut can have) qualify; anything else stays an error.
+    """
+    if not _shortcuts_disabled(raw):
+        return []
+    keys = [k for k in raw.state_dict if ".shortcut." in k]
+    for key in keys:
+        shape = tuple(raw.state_dict[key].shape)
+        leaf = key.rsplit(".", 1)[-1]
+        square = (len(shape) == 3 and shape[2] == 1 and (
+            shape[1] == 1 if leaf in ("weight_g", "original0") else shape[0] == shape[1]))
+        if not _SHORTCUT_KEY.match(key) or not (square or len(shape) == 1):
+            return []  # not the recognised case: let the mapping report every key
+    return keys
+
+
 def load_checkpoint(path: str | Path, format: str | None = None, *,
                     config_path: str | Path | None = None, preset: str | None = None,
-                    overrides: Mapping[str, Any] | None = None) -> LoadedCheckpoint:
+                    overrides: Mapping[str, Any] | None = None,
+                    ignore_dead_shortcuts: bool = True) -> LoadedCheckpoint:
     """Read `path` (any supported format, or a cached hub name) into a reference model.
 
     Raises CheckpointError (unreadable/refused), KeyMappingError (keys or shapes do not fit;
     the message lists every key), or a ConfigError subclass (config missing or contradicting
-    the weights).
+    the weights). The one tolerated extra: shortcut-conv tensors in a file whose own config
+    disables shortcuts (see `dead_shortcut_tensors`) are left out with a warning naming each
+    of them; `ignore_dead_shortcuts=False` makes them an error too.
     """
     raw = read_checkpoint(path, format=format, config_path=config_path)
+    ignored = dead_shortcut_tensors(raw) if ignore_dead_shortcuts else []
+    if ignored:
+        raw.state_dict = {k: v for k, v in raw.state_dict.items() if k not in set(ignored)}
+        message = (f"ignored {len(ignored)} shortcut-conv tensor(s) that the file's own config "
+                   f"disables (use_conv_shortcut=false / true_skip=true), as transformers does: "
+                   + ", ".join(ignored))
+        warnings.warn(message, CheckpointWarning, stacklevel=2)
+        raw.warnings.append(message)
     sd, notes = canonical_state_dict(raw, preset, overrides)
     info, weight_notes = infer_from_weights(sd)
     resolved = resolve_config(info, raw.config, raw.config_kind, preset=preset,
@@ -130,4 +178,4 @@ def load_checkpoint(path: str | Path, format: str | None = None, *,
     load_state_dict_strict(model, mapped)
     model.eval()
     return LoadedCheckpoint(raw=raw, resolved=resolved, state_dict=mapped, report=report,
-                            model=model, notes=notes + list(weight_notes))
+                            model=model, notes=notes + list(weight_notes), ignored=ignored)

@@ -44,7 +44,8 @@ def _parse_sets(items: list[str] | None) -> dict[str, Any] | None:
 
 def _load_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     return dict(config_path=getattr(args, "config", None), preset=getattr(args, "preset", None),
-                overrides=_parse_sets(getattr(args, "set", None)))
+                overrides=_parse_sets(getattr(args, "set", None)),
+                ignore_dead_shortcuts=not getattr(args, "strict_extra", False))
 
 
 # ---------------------------------------------------------------------------------- demo
@@ -81,6 +82,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
                                                 for b in cfg.bandwidths}},
         "mapping": {"mapped": len(loaded.report.mapped), "problems": loaded.report.n_problems},
         "warnings": list(raw.warnings) + list(loaded.notes),
+        "ignored_tensors": list(loaded.ignored),
         "ambiguities": list(loaded.resolved.ambiguities),
         "conflicts": list(loaded.resolved.conflicts),
         "meta": {k: v for k, v in raw.meta.items() if k != "sha256"},
@@ -254,6 +256,10 @@ def _add_load_options(p: argparse.ArgumentParser) -> None:
                    "encodec_48khz, encodec_32khz, audiogen_16khz")
     p.add_argument("--set", action="append", metavar="FIELD=VALUE",
                    help="override a config field (repeatable), e.g. --set pad_mode=constant")
+    p.add_argument("--strict-extra", action="store_true",
+                   help="also refuse shortcut-conv tensors that the file's own config disables "
+                   "(by default they are left out with a warning naming each one, as in "
+                   "facebook/encodec_32khz's Hub weights)")
 
 
 def build_parser() -> argparse.ArgumentParser:

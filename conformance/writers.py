@@ -145,17 +145,17 @@ def _verify(path: Path, fmt: str, src: LoadedCheckpoint | None, cfg: EncodecConf
 def convert(src: str | Path, dst: str | Path, to: Target, *, src_format: str | None = None,
             config_path: str | Path | None = None, preset: str | None = None,
             overrides: Mapping[str, Any] | None = None, weight_norm: str = "weight_g",
-            overwrite: bool = False) -> WriteResult:
+            overwrite: bool = False, ignore_dead_shortcuts: bool = True) -> WriteResult:
     """Convert any readable checkpoint to `to` ('hf', 'audiocraft', 'encodec'); verify it."""
     if to not in TARGETS:
         raise CheckpointError(f"--to {to!r}: must be one of {sorted(TARGETS)}")
     dst = Path(dst)
     _refuse_existing(dst, overwrite)
     loaded = load_checkpoint(src, src_format, config_path=config_path, preset=preset,
-                             overrides=overrides)
+                             overrides=overrides, ignore_dead_shortcuts=ignore_dead_shortcuts)
     _refuse_same_file(loaded.raw, dst)
     cfg, sd = loaded.config, loaded.state_dict
-    notes = list(loaded.notes)
+    notes = list(loaded.notes) + [w for w in loaded.raw.warnings if w.startswith("ignored")]
     verify_overrides = None
     if to == "hf":
         write_hf(dst, cfg, sd, weight_norm=weight_norm)

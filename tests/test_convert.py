@@ -208,3 +208,49 @@ def test_hf_output_matches_hub_layout(tmp_path):
     assert len(keys) == 252
     assert "decoder.layers.3.conv.weight_g" in keys and "quantizer.layers.0.codebook.embed" in keys
     shutil.rmtree(tmp_path / "hf")
+
+
+def _with_shortcut_tensors(directory: Path, cfg, square: bool = True) -> list[str]:
+    """Add shortcut-conv tensors to a HF directory whose config disables them (the layout of
+    facebook/encodec_32khz's Hub weights)."""
+    from safetensors.torch import load_file, save_file
+
+    path = directory / "model.safetensors"
+    tensors = load_file(str(path))
+    added = []
+    for key, value in list(tensors.items()):
+        if key.endswith("block.3.conv.bias"):
+            width = value.shape[0]
+            base = key[: -len("block.3.conv.bias")] + "shortcut.conv."
+            extra = {"weight_g": torch.ones(width, 1, 1),
+                     "weight_v": torch.randn(width, width if square else width + 1, 1),
+                     "bias": torch.zeros(width)}
+            for leaf, t in extra.items():
+                tensors[base + leaf] = t
+                added.append(base + leaf)
+    save_file(tensors, str(path))
+    return added
+
+
+def test_dead_shortcut_tensors_are_listed_and_left_out(tmp_path):
+    cfg = small(ENCODEC_32KHZ)
+    model = random_model(cfg, seed=12)
+    write_hf(tmp_path / "hf", cfg, model.state_dict())
+    added = _with_shortcut_tensors(tmp_path / "hf", cfg)
+    assert len(added) == 24
+    with pytest.warns(UserWarning, match="ignored 24 shortcut-conv tensor") as record:
+        loaded = load_checkpoint(tmp_path / "hf")
+    text = " ".join(str(w.message) for w in record)
+    assert all(k in text for k in added)
+    assert sorted(loaded.ignored) == sorted(added) and loaded.config == cfg
+    assert_same_model(loaded.model, model, cfg)
+    with pytest.raises((KeyMappingError, ConfigConflictError)):
+        load_checkpoint(tmp_path / "hf", ignore_dead_shortcuts=False)
+
+
+def test_non_square_shortcut_tensors_stay_an_error(tmp_path):
+    cfg = small(ENCODEC_32KHZ)
+    write_hf(tmp_path / "hf", cfg, random_model(cfg).state_dict())
+    _with_shortcut_tensors(tmp_path / "hf", cfg, square=False)
+    with pytest.raises((KeyMappingError, ConfigConflictError)):
+        load_checkpoint(tmp_path / "hf")

@@ -118,3 +118,31 @@ def test_encodec_package_th_loads_here(tmp_path):
     for bw in cfg.bandwidths:
         theirs = orig.run(wav, model.n_q_for_bandwidth(bw))
         assert torch.equal(loaded.model.encode(wav, bw).codes, torch.cat(theirs.codes, -1))
+
+
+def test_hub_style_dead_shortcuts_give_transformers_codes(tmp_path):
+    """Like facebook/encodec_32khz on the Hub: shortcut tensors present, config.json says
+    use_conv_shortcut=false. transformers ignores them; so do we, naming each -- same codes."""
+    import json
+
+    cfg = FAMILIES[2]
+    model = random_model(cfg, seed=13)
+    with_shortcuts = cfg.replace(true_skip=False)
+    donor = random_model(with_shortcuts, seed=14).state_dict()
+    sd = dict(model.state_dict())
+    sd.update({k: v for k, v in donor.items() if ".shortcut." in k})
+    from conformance.writers import write_hf
+
+    write_hf(tmp_path / "hub", with_shortcuts, sd)
+    conf_path = tmp_path / "hub" / "config.json"
+    conf = json.loads(conf_path.read_text())
+    conf["use_conv_shortcut"] = False
+    conf_path.write_text(json.dumps(conf))
+    with pytest.warns(UserWarning, match="ignored 24 shortcut-conv"):
+        loaded = load_checkpoint(tmp_path / "hub")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hf = transformers.EncodecModel.from_pretrained(tmp_path / "hub").eval()
+    wav = signal(1, 1, 640 * 9 + 3, seed=4)
+    for bw in cfg.bandwidths:
+        assert torch.equal(loaded.model.encode(wav, bw).codes, _hf_codes(hf, wav, bw))

@@ -264,3 +264,18 @@ def test_renormalised_models_are_gain_invariant(cl, seed):
     same = a.codes == b.codes
     if bool(same.all()):
         assert_close("decode(4x)", out_b, 4 * out_a, "4x gain", atol=1e-5, rtol=1e-4)
+
+
+@given(configs(), st.floats(0.001, 100.0, allow_nan=False))
+def test_codebooks_for_any_bandwidth_follow_the_floor_formula(cfg, bandwidth):
+    """Between ladder steps too: floor (never round) of bw*1000 / (frame_rate*log2(bins)), at
+    least one codebook, and monotonic in the bandwidth."""
+    from conformance.config import n_q_for_bandwidth
+
+    got = n_q_for_bandwidth(cfg, bandwidth)
+    assert got == spec_n_q(cfg, bandwidth), (cfg.sample_rate, cfg.hop_length, cfg.bins, bandwidth)
+    assert got <= n_q_for_bandwidth(cfg, bandwidth * 1.5)
+    step = cfg.codebook_frame_rate * math.log2(cfg.bins) / 1000
+    if bandwidth > step:  # 0.6 of a step more never adds a codebook past the floor
+        assert n_q_for_bandwidth(cfg, (math.floor(bandwidth / step) + 0.6) * step) == max(
+            1, math.floor(bandwidth / step))
