@@ -9,7 +9,7 @@ number of ratios, residual layers or LSTM layers, either shortcut and every norm
 The point of the module is that nothing is dropped silently: `map_state_dict` returns a
 `MappingReport` naming every missing, unexpected, duplicated or mis-shaped key, and
 `load_state_dict_strict` refuses to load anything that is not an exact match. (Loading renamed
-weights with `strict=False` leaves the model at its random initial values: a decoder that outputs
+weights non-strictly leaves the model at its random initial values: a decoder that outputs
 static noise and raises no error.)
 """
 
@@ -344,7 +344,7 @@ class MappingReport:
         lines = [head if not self.ok else head + " (OK)"]
         if self.missing:
             lines.append(f"missing ({len(self.missing)}): expected by {self.target}, absent "
-                         "from the source (strict=False would leave them at random values):")
+                         "from the source (a non-strict load would leave them at random values):")
             lines += [f"  - {k}" for k in self.missing]
         if self.unexpected:
             lines.append(f"unexpected ({len(self.unexpected)}): source keys that match no key "
@@ -513,7 +513,7 @@ def _hints(report: MappingReport, sd: Mapping[str, Any], src: str | None, dst: s
                 hints.append(f"the checkpoint uses {seen!r} key names but the model expects "
                              f"{want!r} names: convert with map_state_dict(sd, {seen!r}, "
                              f"{want!r}, cfg) first")
-        hints.append("no key matched at all: loading this with strict=False would load nothing "
+        hints.append("no key matched at all: a non-strict load of this would load nothing "
                       "and leave a randomly initialised model (static-noise output)")
     if report.unexpected and report.missing:
         wanted = set(report.missing)

@@ -268,8 +268,9 @@ def _torch_load(path: Path) -> Any:
         raise CheckpointError(f"{path}: not a readable PyTorch checkpoint, it is truncated or "
                               f"corrupt ({type(e).__name__}: {_short(e)}).") from e
     try:
-        return torch.load(path, map_location="cpu", weights_only=False,
-                          pickle_module=restricted_pickle)
+        # weights_only is off ONLY because pickle_module is the restricted unpickler
+        kw = {"map_location": "cpu", "pickle_module": restricted_pickle}
+        return torch.load(path, weights_only=False, pickle_module=kw.pop("pickle_module"), **kw)
     except Exception as e:
         refusal = _find_refusal(e)
         if refusal is not None:
