@@ -131,3 +131,12 @@ def test_reference_audio_checksums_and_loading():
                                                                                rel=0.01)
     with pytest.raises(ValueError, match="cannot read"):
         load_audio(REF / "NOTICE.md")
+
+
+def test_atomic_write_uses_the_usual_file_mode(tmp_path):
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    path = atomic_write_bytes(tmp_path / "f.bin", lambda tmp: Path(tmp).write_bytes(b"x"))
+    assert (path.stat().st_mode & 0o777) == (0o666 & ~umask)
