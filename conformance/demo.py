@@ -27,6 +27,7 @@ DEMO_CLIPS = {
 }
 
 
+@torch.no_grad()
 def run_demo(seconds: float = 2.0, out_dir: Path | None = None, audio_dir: Path | None = None,
              families: list[str] | None = None, stream=sys.stdout) -> list[dict]:
     """Encode and decode a reference clip with each family at each bandwidth; print a table."""
@@ -37,7 +38,6 @@ def run_demo(seconds: float = 2.0, out_dir: Path | None = None, audio_dir: Path 
               f"{'input':>8s} {'decoded':>8s} {'rtf':>6s}")
     print(header, file=stream)
     print("-" * len(header), file=stream)
-    torch.set_grad_enabled(False)
     for name in families or list(PRESETS):
         cfg = PRESETS[name]
         model = random_model(cfg, seed=0)

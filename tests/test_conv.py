@@ -17,7 +17,7 @@ from conformance.conv import (
     unpad1d,
 )
 
-torch.set_grad_enabled(False)
+pytestmark = pytest.mark.usefixtures("no_grad")
 
 
 def _one_hot_conv(conv: StreamableConv1d, tap: int) -> None:

@@ -24,7 +24,7 @@ from conformance.writers import convert, export, write_audiocraft, write_encodec
 from tests.checkpoint_files import file_fingerprint, write_audiocraft_training
 from tests.helpers import signal
 
-torch.set_grad_enabled(False)
+pytestmark = pytest.mark.usefixtures("no_grad")
 FAMILIES = [ENCODEC_24KHZ, ENCODEC_48KHZ, ENCODEC_32KHZ]
 
 

@@ -17,11 +17,10 @@ from conformance.strategies import configs
 from conformance.writers import convert, write_audiocraft
 from tests.helpers import signal
 
-pytestmark = pytest.mark.peers
+pytestmark = [pytest.mark.peers, pytest.mark.usefixtures("no_grad")]
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("encodec")
 peers = pytest.importorskip("conformance.peers")
-torch.set_grad_enabled(False)
 
 FAMILIES = [c.replace(n_filters=4, dimension=16) for c in
             (ENCODEC_24KHZ, ENCODEC_48KHZ, ENCODEC_32KHZ)]

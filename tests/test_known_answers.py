@@ -15,7 +15,7 @@ from conformance.keymap import load_state_dict_strict
 from conformance.model import EncodecModel
 from tests.known_answers import CASES, DATA, case_input
 
-torch.set_grad_enabled(False)
+pytestmark = pytest.mark.usefixtures("no_grad")
 
 
 def _load(name: str):

@@ -10,7 +10,7 @@ from conformance.model import Encoded
 from conformance.presets import ENCODEC_24KHZ, ENCODEC_48KHZ
 from conformance.random_weights import random_model
 
-torch.set_grad_enabled(False)
+pytestmark = pytest.mark.usefixtures("no_grad")
 
 SMALL = ENCODEC_24KHZ.replace(n_filters=4, dimension=8, bins=1024, n_q=8,
                               target_bandwidths=(1.5, 3.0, 6.0))

@@ -29,11 +29,10 @@ from conformance.random_weights import random_model
 from conformance.strategies import configs, seeds
 from tests.helpers import signal
 
-pytestmark = pytest.mark.peers
+pytestmark = [pytest.mark.peers, pytest.mark.usefixtures("no_grad")]
 peers_mod = pytest.importorskip("conformance.peers")
 transformers = pytest.importorskip("transformers")
 encodec = pytest.importorskip("encodec")
-torch.set_grad_enabled(False)
 
 PEERS = [peers_mod.HFPeer, peers_mod.OriginalPeer]
 

@@ -19,7 +19,7 @@ from conformance.random_weights import random_model
 from conformance.strategies import batch_sizes, config_and_length, configs, seeds
 from tests.helpers import encoder_context, signal, spec_chunks, spec_n_q
 
-torch.set_grad_enabled(False)
+pytestmark = pytest.mark.usefixtures("no_grad")
 
 
 def _call(cfg, length, **extra) -> str:
