@@ -9,13 +9,12 @@ when an adapter is built. Weights are copied from a reference model and loaded `
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass
 
 import torch
 
-from .config import EncodecConfig, to_hf_dict
+from .config import n_q_for_bandwidth, to_hf_dict
 from .keymap import load_state_dict_strict, map_state_dict
 from .model import EncodecModel
 
@@ -62,7 +61,7 @@ class HFPeer:
 
     def bandwidth_for(self, n_q: int) -> float:
         for bw in self.cfg.bandwidths:
-            if _n_q(self.cfg, bw) == n_q:
+            if n_q_for_bandwidth(self.cfg, bw) == n_q:
                 return bw
         raise ValueError(f"no bandwidth of {self.cfg.bandwidths} selects {n_q} codebooks")
 
@@ -120,7 +119,7 @@ class OriginalPeer:
     def run(self, wav: torch.Tensor, n_q: int) -> PeerOutput:
         ctx = _quiet()
         try:
-            bw = next(b for b in self.cfg.bandwidths if _n_q(self.cfg, b) == n_q)
+            bw = next(b for b in self.cfg.bandwidths if n_q_for_bandwidth(self.cfg, b) == n_q)
             self.model.set_target_bandwidth(bw)
             frames = self.model.encode(wav)
             audio = self.model.decode(frames)
@@ -129,9 +128,6 @@ class OriginalPeer:
         return PeerOutput([c for c, _ in frames], [s for _, s in frames], audio)
 
 
-def _n_q(cfg: EncodecConfig, bw: float) -> int:
-    bw_per_q = math.ceil(cfg.sample_rate / cfg.hop_length) * math.log2(cfg.bins)
-    return int(max(1, math.floor(bw * 1000 / bw_per_q)))
 
 
 PEERS = {"transformers": HFPeer, "encodec": OriginalPeer}
