@@ -35,6 +35,18 @@ def _quiet():
     return ctx
 
 
+def hf_encode_chunks(hf_model, wav: torch.Tensor, bandwidth: float):
+    """transformers encode -> (its output, per-chunk codes [B, K, T_i] with the last chunk's
+    zero padding removed, that padding length)."""
+    enc = hf_model.encode(wav, bandwidth=bandwidth, return_dict=True)
+    codes = enc.audio_codes  # [n_chunks, B, K, T], the last chunk right-padded with 0
+    pad = int(getattr(enc, "last_frame_pad_length", 0) or 0)
+    chunks = [codes[i] for i in range(codes.shape[0])]
+    if pad:
+        chunks[-1] = chunks[-1][..., : chunks[-1].shape[-1] - pad]
+    return enc, chunks, pad
+
+
 class HFPeer:
     """transformers.EncodecModel carrying the reference model's weights."""
 
@@ -68,12 +80,8 @@ class HFPeer:
     @torch.no_grad()
     def run(self, wav: torch.Tensor, n_q: int) -> PeerOutput:
         bw = self.bandwidth_for(n_q)
-        enc = self.model.encode(wav, bandwidth=bw, return_dict=True)
-        codes = enc.audio_codes  # [n_chunks, B, K, T], the last chunk right-padded with 0
-        pad = int(getattr(enc, "last_frame_pad_length", 0) or 0)
-        chunks = [codes[i] for i in range(codes.shape[0])]
-        if pad:
-            chunks[-1] = chunks[-1][..., : chunks[-1].shape[-1] - pad]
+        enc, chunks, pad = hf_encode_chunks(self.model, wav, bw)
+        codes = enc.audio_codes
         scales = list(enc.audio_scales) if enc.audio_scales is not None else [None] * len(chunks)
         kwargs = {"last_frame_pad_length": pad} if pad else {}
         audio = self.model.decode(codes, enc.audio_scales, return_dict=True, **kwargs).audio_values

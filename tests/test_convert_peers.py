@@ -27,13 +27,7 @@ FAMILIES = [c.replace(n_filters=4, dimension=16) for c in
 
 
 def _hf_codes(hf_model, wav, bw):
-    enc = hf_model.encode(wav, bandwidth=bw, return_dict=True)
-    codes = enc.audio_codes
-    pad = int(getattr(enc, "last_frame_pad_length", 0) or 0)
-    chunks = [codes[i] for i in range(codes.shape[0])]
-    if pad:
-        chunks[-1] = chunks[-1][..., : chunks[-1].shape[-1] - pad]
-    return torch.cat(chunks, dim=-1)
+    return torch.cat(peers.hf_encode_chunks(hf_model, wav, bw)[1], dim=-1)
 
 
 def _check_hf_dir(directory, model, cfg):
