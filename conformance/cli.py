@@ -56,6 +56,20 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -------------------------------------------------------------------------------- golden
+def _cmd_golden(args: argparse.Namespace) -> int:
+    from .golden_report import run_golden
+
+    try:
+        reports, text = run_golden(args.family or None, sensitivity=args.sensitivity,
+                                   json_path=args.json, directory=args.dir)
+    except FileNotFoundError as exc:
+        _err(str(exc))
+        return EXIT_REFUSED
+    print(text)
+    return EXIT_OK if all(r.passed for r in reports) else EXIT_CHECK_FAILED
+
+
 # ------------------------------------------------------------------------------- inspect
 def _cmd_inspect(args: argparse.Namespace) -> int:
     from .audio_io import atomic_write_bytes
@@ -278,6 +292,22 @@ def build_parser() -> argparse.ArgumentParser:
                       help="only this family (repeatable): encodec_24khz, encodec_48khz, "
                       "encodec_32khz, audiogen_16khz")
     demo.set_defaults(func=_cmd_demo)
+
+    gold = sub.add_parser("golden", help="validate the bundled golden checkpoints (report)",
+                          description="For each golden checkpoint: codes and decodes against "
+                          "its manifest (regression), PESQ/STOI/mel distance against the "
+                          "golden thresholds (quality), and every breaker failing those "
+                          "thresholds (sensitivity). Prints Markdown tables.")
+    gold.add_argument("--family", action="append",
+                      help="only this family (repeatable): encodec_24khz, encodec_32khz, "
+                      "encodec_48khz")
+    gold.add_argument("--no-sensitivity", dest="sensitivity", action="store_false",
+                      help="skip the breakers (faster)")
+    gold.add_argument("--json", type=Path, help="also write the report as JSON here")
+    gold.add_argument("--dir", type=Path, default=None,
+                      help="folder holding <family>.th, <family>.manifest.json, the "
+                      "regression FLACs and thresholds.json (default: golden_checkpoints/)")
+    gold.set_defaults(func=_cmd_golden)
 
     ins = sub.add_parser("inspect", help="format, config (with sources), tensors, warnings",
                          description="Read a checkpoint (file, HF directory or cached hub "

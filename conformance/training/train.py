@@ -55,8 +55,10 @@ STATE_FORMAT = "encodec-conformance training state v1"
 DEFAULT_EVAL_CLIPS = {
     "encodec_24khz": ("speech_female_16k_cmu_arctic_slt_a0009.wav",
                       "speech_male_16k_cmu_arctic_awb_a0007.wav"),
-    "encodec_32khz": ("music_tabla_loop_44k_sonicpi.wav",),
-    "encodec_48khz": ("music_guitar_em9_stereo_44k_sonicpi.wav",),
+    "encodec_32khz": ("speech_female_16k_cmu_arctic_slt_a0009.wav",
+                      "music_tabla_loop_44k_sonicpi.wav"),
+    "encodec_48khz": ("speech_female_16k_cmu_arctic_slt_a0009.wav",
+                      "music_guitar_em9_stereo_44k_sonicpi.wav"),
 }
 
 
@@ -82,6 +84,8 @@ class TrainOptions:
     eval_clips: tuple[Path, ...] | None = None  # None: the family's default clips
     progress: bool = True
     recipe: TrainRecipe | None = None
+    #: `field=value` recipe changes; on --resume they apply to the run's own recipe
+    overrides: tuple[str, ...] = ()
     argv: list[str] = field(default_factory=list)
 
 
@@ -223,10 +227,19 @@ class Trainer:
                 raise TrainingError(f"{self.state_path} trains {saved['family']}, not "
                                     f"{opts.family}")
             recipe = TrainRecipe.from_dict(saved["recipe"])
-            current = opts.recipe or get_recipe(opts.family)
-            if current.to_dict() != recipe.to_dict():
-                warnings.warn("the family's recipe changed since this run started; resuming "
-                              "with the run's own recipe", RuntimeWarning, stacklevel=2)
+            if opts.overrides:
+                try:
+                    recipe = recipe.with_overrides(opts.overrides)
+                except (ValueError, TypeError) as exc:
+                    raise TrainingError(f"--set: {exc}") from exc
+                warnings.warn(f"--set {' '.join(opts.overrides)}: the run's recipe changes "
+                              f"from step {saved['step']} on", RuntimeWarning, stacklevel=2)
+            else:
+                current = opts.recipe or get_recipe(opts.family)
+                if current.to_dict() != recipe.to_dict():
+                    warnings.warn("the family's recipe changed since this run started; "
+                                  "resuming with the run's own recipe", RuntimeWarning,
+                                  stacklevel=2)
         else:
             recipe = opts.recipe or get_recipe(opts.family)
         self.recipe = recipe
@@ -324,10 +337,13 @@ class Trainer:
 
     def _restore(self, saved: dict[str, Any]) -> None:
         self.model.load_state_dict(saved["model"], strict=True)
-        if self.opts.adversarial != saved["adversarial"]:
-            raise TrainingError(f"this run was started with adversarial="
-                                f"{saved['adversarial']}: resume it the same way")
-        if self.disc is not None:
+        if self.adversarial and not saved["adversarial"]:
+            raise TrainingError("this run was started without the adversarial stage: resume "
+                                "it with --no-adversarial (a discriminator cannot join late)")
+        if saved["adversarial"] and not self.adversarial:
+            warnings.warn(f"--no-adversarial: the run's discriminator is dropped from step "
+                          f"{saved['step']} on", RuntimeWarning, stacklevel=3)
+        elif self.disc is not None:
             self.disc.load_state_dict(saved["disc"])
             self.opt_d.load_state_dict(saved["opt_d"])
         self.opt_g.load_state_dict(saved["opt_g"])
@@ -677,7 +693,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         checkpoint_minutes=args.checkpoint_minutes, export_minutes=args.export_minutes,
         log_every=args.log_every,
         eval_clips=tuple(args.eval_clip) if args.eval_clip else None,
-        progress=args.progress, recipe=recipe,
+        progress=args.progress, recipe=recipe, overrides=tuple(args.overrides),
         argv=["python", "-m", "conformance.training.train", *argv])
     try:
         summary = train(opts)

@@ -1,0 +1,176 @@
+"""Validate the bundled golden checkpoints and print a report (`encodec-conformance golden`).
+
+For each golden checkpoint: the regression check against its manifest, the quality check
+against the golden thresholds, and (unless switched off) the sensitivity check that every
+breaker fails them. The verdict is "pass" only when all three hold.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .checkpoint import load_checkpoint
+from .golden import format_findings, verify_manifest
+from .golden_checks import (
+    GOLDEN_DIR,
+    GoldenCheckpoint,
+    QualityRow,
+    SensitivityRow,
+    format_quality,
+    format_sensitivity,
+    golden_checkpoints,
+    golden_thresholds,
+    not_applicable,
+    quality_rows,
+    sensitivity_rows,
+    speech_clips_of,
+)
+
+
+@dataclass
+class FamilyReport:
+    """Everything checked for one golden checkpoint."""
+
+    family: str
+    checkpoint: str
+    sha256: str
+    regression: dict[str, int] = field(default_factory=dict)
+    regression_failures: list[str] = field(default_factory=list)
+    quality: list[QualityRow] = field(default_factory=list)
+    sensitivity: list[SensitivityRow] = field(default_factory=list)
+    not_applicable: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def regression_ok(self) -> bool:
+        return self.regression.get("fail", 0) == 0 and self.regression.get("pass", 0) > 0
+
+    @property
+    def quality_ok(self) -> bool:
+        return bool(self.quality) and all(r.passed for r in self.quality)
+
+    @property
+    def sensitivity_ok(self) -> bool | None:
+        if not self.sensitivity:
+            return None
+        intact_ok = all(not r.caught for r in self.sensitivity if r.breaker == "intact")
+        broken_ok = all(r.caught or r.caught_by_regression
+                        for r in self.sensitivity if r.breaker != "intact")
+        return intact_ok and broken_ok
+
+    @property
+    def passed(self) -> bool:
+        return self.regression_ok and self.quality_ok and self.sensitivity_ok is not False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "family": self.family, "checkpoint": self.checkpoint, "sha256": self.sha256,
+            "passed": self.passed, "seconds": round(self.seconds, 1),
+            "regression": dict(self.regression),
+            "regression_failures": list(self.regression_failures),
+            "quality": [{"clip": r.clip, "bandwidth": r.bandwidth, "passed": r.passed,
+                         "outcomes": [o.to_dict() for o in r.outcomes]} for r in self.quality],
+            "sensitivity": [{"breaker": r.breaker, "clip": r.clip, "bandwidth": r.bandwidth,
+                             "path": r.path, "caught": r.caught,
+                             "caught_by_regression": r.caught_by_regression,
+                             "regression_si_sdr": r.regression_si_sdr, "metrics": r.metrics,
+                             "shortfall": r.margin} for r in self.sensitivity],
+            "not_applicable": dict(self.not_applicable),
+        }
+
+
+def _progress(msg: str) -> None:
+    print(f"[golden] {msg}", file=sys.stderr, flush=True)
+
+
+def check_golden(gc: GoldenCheckpoint, *, sensitivity: bool = True,
+                 thresholds_path: str | Path | None = None) -> FamilyReport:
+    """Run the regression, quality and sensitivity checks on one golden checkpoint
+    (thresholds from `thresholds_path`, default: thresholds.json beside the checkpoint)."""
+    t0 = time.time()
+    manifest = gc.manifest
+    thresholds = golden_thresholds(thresholds_path or gc.checkpoint.parent / "thresholds.json")
+    rep = FamilyReport(gc.family, gc.checkpoint.name, manifest["checkpoint"]["sha256"])
+    _progress(f"{gc.family}: regression against {gc.manifest_path.name}")
+    findings = verify_manifest(gc.checkpoint, gc.manifest_path)
+    for f in findings:
+        rep.regression[f.status] = rep.regression.get(f.status, 0) + 1
+    rep.regression_failures = format_findings(findings, failures_only=True).splitlines()
+    _progress(f"{gc.family}: quality thresholds")
+    rep.quality = quality_rows(gc.family, manifest, thresholds)
+    if sensitivity:
+        _progress(f"{gc.family}: sensitivity (every breaker must fail the thresholds)")
+        model = load_checkpoint(gc.checkpoint).model.eval()
+        rep.sensitivity = sensitivity_rows(gc.family, model, thresholds,
+                                           speech_clips_of(manifest),
+                                           seconds=manifest.get("seconds"))
+        rep.not_applicable = not_applicable(model)
+    rep.seconds = time.time() - t0
+    return rep
+
+
+def _yes(v: bool | None) -> str:
+    return "skipped" if v is None else ("pass" if v else "FAIL")
+
+
+def format_report(reports: Sequence[FamilyReport]) -> str:
+    """The printed report: a summary table, then each family's tables."""
+    lines = ["# Golden checkpoints: validation report", "",
+             "| family | sha256 | regression | quality | sensitivity | verdict | time |",
+             "|---|---|---|---|---|---|---|"]
+    for r in reports:
+        reg = f"{r.regression.get('pass', 0)} pass / {r.regression.get('fail', 0)} fail"
+        q = sum(x.passed for x in r.quality)
+        sens = r.sensitivity_ok
+        broken = [x for x in r.sensitivity if x.breaker != "intact"]
+        s_text = (f"thresholds {sum(x.caught for x in broken)}/{len(broken)}, regression "
+                  f"{sum(x.caught_by_regression for x in broken)}/{len(broken)}, {_yes(sens)}"
+                  if sens is not None else "skipped")
+        lines.append(f"| {r.family} | {r.sha256[:12]} | {reg}, {_yes(r.regression_ok)} | "
+                     f"{q}/{len(r.quality)}, {_yes(r.quality_ok)} | {s_text} | "
+                     f"{'PASS' if r.passed else 'FAIL'} | {r.seconds:.0f} s |")
+    for r in reports:
+        lines += ["", f"## {r.family}", ""]
+        if r.regression_failures:
+            lines += ["Regression failures:", "", "```", *r.regression_failures, "```", ""]
+        lines += [format_quality(r.family, r.quality), ""]
+        if r.sensitivity:
+            lines += [format_sensitivity(r.family, r.sensitivity), ""]
+        if r.not_applicable:
+            lines += ["Breakers not applicable: " + "; ".join(
+                f"{k} ({v})" for k, v in r.not_applicable.items()), ""]
+    return "\n".join(lines)
+
+
+def run_golden(families: Sequence[str] | None = None, *, sensitivity: bool = True,
+               json_path: str | Path | None = None,
+               directory: str | Path | None = None) -> tuple[list[FamilyReport], str]:
+    """Check the golden checkpoints (all, or `families`); return the reports and the text."""
+    directory = GOLDEN_DIR if directory is None else Path(directory)
+    found = golden_checkpoints(directory)
+    if families:
+        unknown = sorted(set(families) - {g.family for g in found})
+        if unknown:
+            raise FileNotFoundError(f"no golden checkpoint for {', '.join(unknown)} in "
+                                    f"{directory}")
+        found = [g for g in found if g.family in families]
+    if not found:
+        raise FileNotFoundError(f"no golden checkpoints in {directory}")
+    reports = [check_golden(g, sensitivity=sensitivity) for g in found]
+    text = format_report(reports)
+    if json_path is not None:
+        from .audio_io import atomic_write_bytes
+
+        data = json.dumps({"passed": all(r.passed for r in reports),
+                           "families": [r.to_dict() for r in reports]}, indent=1, default=str)
+        atomic_write_bytes(json_path, lambda tmp: Path(tmp).write_text(data + "\n"))
+    return reports, text
+
+
+__all__ = ["FamilyReport", "check_golden", "format_report", "run_golden"]

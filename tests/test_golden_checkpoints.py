@@ -1,0 +1,187 @@
+"""The bundled golden checkpoints: regression, quality and sensitivity.
+
+- regression: codes for every reference clip x bandwidth equal the manifest's on CPU, decodes
+  are bitwise equal (or within the RMS band) and the stored FLAC decodes match at >= 50 dB;
+- quality: PESQ-WB / STOI / mel distance, computed now on the speech clips at every
+  bandwidth, meet the measured golden thresholds (`golden_checkpoints/thresholds.json`);
+- sensitivity: the golden model with random weights, a fresh init (the static-noise load),
+  5 % decoder weight noise, shuffled codebooks (stages and rows), a wrong pad mode or causal
+  flag must FAIL those thresholds on every speech clip; failure messages give the shortfalls.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+import torch
+
+from conformance.breakers import BREAKERS, applicable_breakers
+from conformance.checkpoint import load_checkpoint
+from conformance.config import EncodecConfig
+from conformance.formats import sha256_file
+from conformance.golden import verify_manifest
+from conformance.golden_checks import (
+    FAMILIES,
+    ISSUE_FLOORS,
+    QUALITY_METRICS,
+    SensitivityRow,
+    golden_checkpoints,
+    golden_thresholds,
+    live_quality_rows,
+    sensitivity_rows,
+    speech_clips_of,
+)
+from conformance.model import EncodecModel
+
+pytestmark = [pytest.mark.golden, pytest.mark.usefixtures("no_grad")]
+
+BUNDLED = {g.family: g for g in golden_checkpoints()}
+#: Breakers the issue requires the quality thresholds themselves to catch.
+THRESHOLD_CAUGHT = ("random_weights", "static_noise", "decoder_weight_noise",
+                    "shuffled_codebooks", "shuffled_codebook_rows")
+
+
+def _golden(family: str):
+    assert family in BUNDLED, (f"golden_checkpoints/{family}.th or its manifest is missing; "
+                               "golden_checkpoints/build.py installs it")
+    return BUNDLED[family]
+
+
+@functools.cache
+def _model(family: str) -> EncodecModel:
+    return load_checkpoint(_golden(family).checkpoint).model.eval()
+
+
+@functools.cache
+def _sensitivity(family: str) -> tuple[SensitivityRow, ...]:
+    g = _golden(family)
+    manifest = g.manifest
+    with torch.no_grad():
+        return tuple(sensitivity_rows(family, _model(family), golden_thresholds(),
+                                      speech_clips_of(manifest),
+                                      seconds=manifest.get("seconds")))
+
+
+def _describe(row: SensitivityRow) -> str:
+    vals = ", ".join(f"{k}={v:.3f}" if v is not None else f"{k}=n/a"
+                     for k, v in row.metrics.items())
+    fails = "; ".join(o.message for o in row.outcomes if o.status != "passed") or "none"
+    return f"{row.breaker} on {row.clip} ({row.path}): {vals}; thresholds failed: {fails}"
+
+
+# --------------------------------------------------------------------------- the bundle
+def test_every_family_has_a_golden_checkpoint_manifest_and_measured_thresholds() -> None:
+    assert sorted(BUNDLED) == sorted(FAMILIES)
+    thresholds = golden_thresholds()
+    for family, g in BUNDLED.items():
+        manifest = g.manifest
+        assert manifest["checkpoint"]["sha256"] == sha256_file(g.checkpoint)
+        assert manifest["checkpoint"]["file"] == g.checkpoint.name
+        assert len(speech_clips_of(manifest)) >= 2, family
+        assert manifest["regression_decodes"]["clips"].keys() == manifest["clips"].keys()
+        training = manifest["training"]
+        assert training["commands"] and training["commit"] and training["steps"] > 0
+        assert sorted(thresholds.bandwidths(family)) == sorted(manifest["bandwidths"])
+        for bw in manifest["bandwidths"]:
+            for metric in QUALITY_METRICS:
+                t = thresholds.get(family, bw, metric)
+                assert t is not None and t.measured is True, (family, bw, metric)
+        cfg = EncodecConfig.from_dict(manifest["config"])
+        assert cfg.bandwidths == tuple(manifest["bandwidths"])
+
+
+def test_golden_files_stay_small() -> None:
+    for family, g in BUNDLED.items():
+        size = g.checkpoint.stat().st_size
+        assert size < 11e6, f"{family}: {size / 1e6:.1f} MB"
+
+
+# --------------------------------------------------------------------------- regression
+@pytest.mark.parametrize("family", FAMILIES)
+def test_regression_codes_and_decodes_match_the_manifest(family: str) -> None:
+    g = _golden(family)
+    findings = verify_manifest(g.checkpoint, g.manifest_path)
+    failed = [f.message for f in findings if f.status == "fail"]
+    assert not failed, "\n".join(failed)
+    manifest = g.manifest
+    n_entries = sum(len(c["bandwidths"]) for c in manifest["clips"].values())
+    codes = [f for f in findings if f.check == "codes"]
+    assert len(codes) == n_entries and all(f.status == "pass" for f in codes)
+    reg = [f for f in findings if f.check == "regression_decode"]
+    assert len(reg) == len(manifest["clips"]) and all(f.status == "pass" for f in reg), \
+        [f.message for f in reg]
+
+
+# ------------------------------------------------------------------------------ quality
+@pytest.mark.parametrize("family", FAMILIES)
+def test_quality_meets_the_golden_thresholds_at_every_bandwidth(family: str) -> None:
+    g = _golden(family)
+    manifest = g.manifest
+    rows = live_quality_rows(family, _model(family), golden_thresholds(),
+                             speech_clips_of(manifest), seconds=manifest.get("seconds"))
+    assert len(rows) == len(speech_clips_of(manifest)) * len(manifest["bandwidths"])
+    bad = [o.message for r in rows for o in r.outcomes if not o.passed]
+    assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("family", [f for f in FAMILIES if f != "encodec_32khz"])
+def test_lowest_bandwidth_is_measurably_worse_than_the_top(family: str) -> None:
+    """More codebooks must help: mel distance falls from the lowest rung to the top one on
+    every speech clip, by at least 2 %."""
+    g = _golden(family)
+    manifest = g.manifest
+    lo, hi = min(manifest["bandwidths"]), max(manifest["bandwidths"])
+    for clip in speech_clips_of(manifest):
+        rows = {r.bandwidth: {o.metric: o.observed for o in r.outcomes}
+                for r in live_quality_rows(family, _model(family), golden_thresholds(), [clip],
+                                           seconds=manifest.get("seconds"),
+                                           bandwidths=(lo, hi))}
+        assert rows[hi]["mel_distance"] < 0.98 * rows[lo]["mel_distance"], (clip, rows)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_top_bandwidth_meets_the_issue_floor_on_speech(family: str) -> None:
+    manifest = _golden(family).manifest
+    top = max(manifest["bandwidths"])
+    key = next(k for k in next(iter(manifest["clips"].values()))["bandwidths"]
+               if float(k) == top)
+    for clip in speech_clips_of(manifest):
+        metrics = manifest["clips"][clip]["bandwidths"][key]["metrics"]
+        for metric, floor in ISSUE_FLOORS[family].items():
+            assert metrics[metric]["status"] == "ok", (clip, metric)
+            assert metrics[metric]["value"] >= floor, (family, clip, metric,
+                                                       metrics[metric]["value"], floor)
+
+
+# -------------------------------------------------------------------------- sensitivity
+@pytest.mark.parametrize("family", FAMILIES)
+def test_the_intact_golden_model_passes_its_thresholds(family: str) -> None:
+    rows = [r for r in _sensitivity(family) if r.breaker == "intact"]
+    assert len(rows) == len(speech_clips_of(_golden(family).manifest))
+    assert not any(r.caught for r in rows), [_describe(r) for r in rows if r.caught]
+
+
+@pytest.mark.parametrize("breaker", sorted(BREAKERS))
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_breaker_fails_the_golden_checks(family: str, breaker: str) -> None:
+    reason = applicable_breakers(_model(family))[breaker]
+    rows = [r for r in _sensitivity(family) if r.breaker == breaker]
+    if reason is not None:  # e.g. wrong_causal on a time_group_norm model: no such bug exists
+        assert not rows and ("causal" in reason or "codebook" in reason), reason
+        return
+    assert len(rows) == len(speech_clips_of(_golden(family).manifest))
+    for row in rows:
+        if breaker in THRESHOLD_CAUGHT:
+            assert row.caught, "the quality thresholds miss " + _describe(row)
+        else:
+            assert row.caught or row.caught_by_regression, "nothing catches " + _describe(row)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_a_wrong_pad_mode_or_causal_flag_fails_the_thresholds(family: str) -> None:
+    rows = [r for r in _sensitivity(family) if r.breaker in ("wrong_pad_mode", "wrong_causal")]
+    assert rows
+    caught = {r.breaker for r in rows if r.caught}
+    assert caught, "neither wrong_pad_mode nor wrong_causal fails the thresholds:\n" + \
+        "\n".join(_describe(r) for r in rows)
