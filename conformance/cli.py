@@ -62,7 +62,8 @@ def _cmd_golden(args: argparse.Namespace) -> int:
 
     try:
         reports, text = run_golden(args.family or None, sensitivity=args.sensitivity,
-                                   json_path=args.json, directory=args.dir)
+                                   json_path=args.json, directory=args.dir,
+                                   out_dir=args.out)
     except FileNotFoundError as exc:
         _err(str(exc))
         return EXIT_REFUSED
@@ -304,6 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
     gold.add_argument("--no-sensitivity", dest="sensitivity", action="store_false",
                       help="skip the breakers (faster)")
     gold.add_argument("--json", type=Path, help="also write the report as JSON here")
+    gold.add_argument("--out", type=Path, default=None,
+                      help="write report.md, input/decoded WAVs and spectrogram PNGs here")
     gold.add_argument("--dir", type=Path, default=None,
                       help="folder holding <family>.th, <family>.manifest.json, the "
                       "regression FLACs and thresholds.json (default: golden_checkpoints/)")

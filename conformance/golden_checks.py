@@ -46,6 +46,10 @@ MARGINS: dict[str, float] = {"stoi": 0.02, "pesq_wb": 0.05, "mel_distance": 0.05
 #: A broken variant's decode is "caught by regression" below this SI-SDR (dB) against the
 #: intact decode (the same bar as the stored regression decodes).
 REGRESSION_SI_SDR_DB = 50.0
+#: Breakers checked by decoding the INTACT model's codes (as a tokenizer decodes an LM's
+#: tokens): a permuted codebook partly cancels in the broken model's own encode -> decode,
+#: because its encoder searches the permuted codebooks too (row shuffles cancel exactly).
+DECODE_PATH: frozenset[str] = FORWARD_INVARIANT | {"shuffled_codebooks"}
 #: The issue's floors at each family's top bandwidth (speech).
 ISSUE_FLOORS: dict[str, dict[str, float]] = {
     "encodec_24khz": {"stoi": 0.85, "pesq_wb": 1.3},
@@ -133,12 +137,27 @@ def live_quality_rows(family: str, model: EncodecModel, thresholds: ThresholdSet
     compute the metrics and check them against `thresholds`."""
     rows = []
     for clip in clips:
-        wav = _clip_audio(clip, model, seconds)
+        wav = clip_audio(clip, model, seconds)
         for bw in bandwidths or model.bandwidths:
-            out = _decode_with(model, model, wav, float(bw))
+            out = decode_with(model, model, wav, float(bw))
             results = compute_metrics(wav, out, model.sample_rate, list(QUALITY_METRICS))
             outcomes = thresholds.check(family, float(bw), results, QUALITY_METRICS)
             rows.append(QualityRow(clip, float(bw), tuple(outcomes)))
+    return rows
+
+
+def issue_floor_rows(family: str, manifest: Mapping[str, Any]) -> list[tuple[str, str, float,
+                                                                             float, bool]]:
+    """(clip, metric, observed, floor, met) for the issue's floors at the top bandwidth."""
+    top = max(float(b) for b in manifest["bandwidths"])
+    rows = []
+    for clip in speech_clips_of(manifest):
+        per_bw = manifest["clips"][clip]["bandwidths"]
+        entry = next(v for k, v in per_bw.items() if float(k) == top)
+        for metric, floor in ISSUE_FLOORS.get(family, {}).items():
+            m = entry["metrics"][metric]
+            value = float(m["value"]) if m["status"] == "ok" else float("nan")
+            rows.append((clip, metric, value, floor, value >= floor))
     return rows
 
 
@@ -238,7 +257,8 @@ class SensitivityRow:
         return {o.metric: float(o.shortfall) for o in self.outcomes if o.status == "failed"}
 
 
-def _clip_audio(name: str, model: EncodecModel, seconds: float | None) -> torch.Tensor:
+def clip_audio(name: str, model: EncodecModel, seconds: float | None) -> torch.Tensor:
+    """Reference clip `name` at the model's rate and channels, cut to `seconds`."""
     wav = load_reference(name, model.sample_rate, model.channels)
     if seconds is not None:
         wav = wav[..., : int(round(seconds * model.sample_rate))]
@@ -246,8 +266,9 @@ def _clip_audio(name: str, model: EncodecModel, seconds: float | None) -> torch.
 
 
 @torch.inference_mode()
-def _decode_with(model: EncodecModel, coder: EncodecModel, wav: torch.Tensor,
-                 bw: float) -> torch.Tensor:
+def decode_with(model: EncodecModel, coder: EncodecModel, wav: torch.Tensor,
+                bw: float) -> torch.Tensor:
+    """`model` decodes what `coder` encodes from `wav` [C, T] at `bw` kbps; [C, T] out."""
     enc = coder.encode(wav[None], bandwidth=bw)
     return model.decode(enc)[0, :, : wav.shape[-1]].float()
 
@@ -265,12 +286,12 @@ def sensitivity_rows(family: str, model: EncodecModel, thresholds: ThresholdSet,
     variants += [(n, BREAKERS[n](model).eval()) for n in names]
     rows = []
     for clip in clips:
-        wav = _clip_audio(clip, model, seconds)
-        intact = _decode_with(model, model, wav, bw)
+        wav = clip_audio(clip, model, seconds)
+        intact = decode_with(model, model, wav, bw)
         for name, variant in variants:
-            path = "decode" if name in FORWARD_INVARIANT else "forward"
+            path = "decode" if name in DECODE_PATH else "forward"
             coder = model if path == "decode" else variant
-            out = intact if variant is model else _decode_with(variant, coder, wav, bw)
+            out = intact if variant is model else decode_with(variant, coder, wav, bw)
             results = compute_metrics(wav, out, model.sample_rate, list(QUALITY_METRICS))
             outcomes = thresholds.check(family, bw, results, QUALITY_METRICS)
             reg = si_sdr(intact, out, model.sample_rate)
@@ -327,11 +348,10 @@ def format_sensitivity(family: str, rows: Sequence[SensitivityRow]) -> str:
 
 
 __all__ = [
-    "FAMILIES", "GOLDEN_DIR", "ISSUE_FLOORS", "MARGINS", "QUALITY_METRICS",
-    "REGRESSION_SI_SDR_DB", "THRESHOLDS_FILE",
+    "DECODE_PATH", "FAMILIES", "GOLDEN_DIR", "ISSUE_FLOORS", "MARGINS", "QUALITY_METRICS",
+    "REGRESSION_SI_SDR_DB", "THRESHOLDS_FILE", "clip_audio", "decode_with",
     "GoldenCheckpoint", "QualityRow", "SensitivityRow", "format_quality", "format_sensitivity",
-    "golden_checkpoints", "golden_thresholds", "live_quality_rows", "measure_thresholds",
-    "not_applicable",
-    "quality_rows", "sensitivity_rows", "speech_clips_of",
+    "golden_checkpoints", "golden_thresholds", "issue_floor_rows", "live_quality_rows",
+    "measure_thresholds", "not_applicable", "quality_rows", "sensitivity_rows", "speech_clips_of",
     "write_thresholds",
 ]

@@ -26,6 +26,7 @@ from .golden_checks import (
     format_sensitivity,
     golden_checkpoints,
     golden_thresholds,
+    issue_floor_rows,
     not_applicable,
     quality_rows,
     sensitivity_rows,
@@ -45,6 +46,7 @@ class FamilyReport:
     quality: list[QualityRow] = field(default_factory=list)
     sensitivity: list[SensitivityRow] = field(default_factory=list)
     not_applicable: dict[str, str] = field(default_factory=dict)
+    floors: list[tuple[str, str, float, float, bool]] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -82,6 +84,8 @@ class FamilyReport:
                              "regression_si_sdr": r.regression_si_sdr, "metrics": r.metrics,
                              "shortfall": r.margin} for r in self.sensitivity],
             "not_applicable": dict(self.not_applicable),
+            "issue_floors": [{"clip": c, "metric": m, "observed": v, "floor": f, "met": ok}
+                             for c, m, v, f, ok in self.floors],
         }
 
 
@@ -104,6 +108,7 @@ def check_golden(gc: GoldenCheckpoint, *, sensitivity: bool = True,
     rep.regression_failures = format_findings(findings, failures_only=True).splitlines()
     _progress(f"{gc.family}: quality thresholds")
     rep.quality = quality_rows(gc.family, manifest, thresholds)
+    rep.floors = issue_floor_rows(gc.family, manifest)
     if sensitivity:
         _progress(f"{gc.family}: sensitivity (every breaker must fail the thresholds)")
         model = load_checkpoint(gc.checkpoint).model.eval()
@@ -113,6 +118,36 @@ def check_golden(gc: GoldenCheckpoint, *, sensitivity: bool = True,
         rep.not_applicable = not_applicable(model)
     rep.seconds = time.time() - t0
     return rep
+
+
+def write_listening_pack(gc: GoldenCheckpoint, out_dir: str | Path) -> list[str]:
+    """For every clip of the manifest at the top bandwidth: the input, the decoded audio
+    (both as 16-bit WAV at the model's rate, unnormalised) and a spectrogram PNG (input on
+    top, decoded below). Returns Markdown lines linking them."""
+    from .audio_io import audio_write
+    from .golden_checks import clip_audio, decode_with
+    from .spectrogram import write_spectrogram_png
+
+    out = Path(out_dir)
+    manifest = gc.manifest
+    model = load_checkpoint(gc.checkpoint).model.eval()
+    top = float(max(manifest["bandwidths"]))
+    lines = [f"| {gc.family} clip @ {top:g} kbps | input | decoded | spectrogram "
+             "(input above, decoded below) |", "|---|---|---|---|"]
+    for clip in manifest["clips"]:
+        wav = clip_audio(clip, model, manifest.get("seconds"))
+        dec = decode_with(model, model, wav, top)
+        stem = f"{gc.family}.{clip}"
+        audio_write(out / f"{stem}.input.wav", wav, model.sample_rate, strategy="clip")
+        audio_write(out / f"{stem}.decoded.wav", dec, model.sample_rate, strategy="clip")
+        try:
+            write_spectrogram_png(out / f"{stem}.png", [wav, dec])
+            png = f"![{clip}]({stem}.png)"
+        except ValueError as exc:  # shorter than one FFT window
+            png = f"n/a ({exc})"
+        lines.append(f"| {clip} | [wav]({stem}.input.wav) | [wav]({stem}.decoded.wav) | "
+                     f"{png} |")
+    return lines
 
 
 def _yes(v: bool | None) -> str:
@@ -135,6 +170,13 @@ def format_report(reports: Sequence[FamilyReport]) -> str:
         lines.append(f"| {r.family} | {r.sha256[:12]} | {reg}, {_yes(r.regression_ok)} | "
                      f"{q}/{len(r.quality)}, {_yes(r.quality_ok)} | {s_text} | "
                      f"{'PASS' if r.passed else 'FAIL'} | {r.seconds:.0f} s |")
+    lines += ["", "Issue floors at the top bandwidth on speech (informational: the golden "
+              "thresholds above are what pass or fail):", "",
+              "| family | clip | metric | observed | floor | met |", "|---|---|---|---|---|---|"]
+    for r in reports:
+        for clip, metric, value, floor, met in r.floors:
+            lines.append(f"| {r.family} | {clip} | {metric} | {value:.3f} | {floor} | "
+                         f"{'yes' if met else 'NO'} |")
     for r in reports:
         lines += ["", f"## {r.family}", ""]
         if r.regression_failures:
@@ -149,9 +191,11 @@ def format_report(reports: Sequence[FamilyReport]) -> str:
 
 
 def run_golden(families: Sequence[str] | None = None, *, sensitivity: bool = True,
-               json_path: str | Path | None = None,
-               directory: str | Path | None = None) -> tuple[list[FamilyReport], str]:
-    """Check the golden checkpoints (all, or `families`); return the reports and the text."""
+               json_path: str | Path | None = None, directory: str | Path | None = None,
+               out_dir: str | Path | None = None) -> tuple[list[FamilyReport], str]:
+    """Check the golden checkpoints (all, or `families`); return the reports and the text.
+    With `out_dir`, also write report.md there with the input/decoded audio and spectrograms
+    of every clip."""
     directory = GOLDEN_DIR if directory is None else Path(directory)
     found = golden_checkpoints(directory)
     if families:
@@ -164,6 +208,17 @@ def run_golden(families: Sequence[str] | None = None, *, sensitivity: bool = Tru
         raise FileNotFoundError(f"no golden checkpoints in {directory}")
     reports = [check_golden(g, sensitivity=sensitivity) for g in found]
     text = format_report(reports)
+    if out_dir is not None:
+        from .audio_io import atomic_write_bytes
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        pack = []
+        for g in found:
+            _progress(f"{g.family}: writing audio and spectrograms to {out}")
+            pack += ["", *write_listening_pack(g, out)]
+        full = text + "\n\n## Listen\n" + "\n".join(pack) + "\n"
+        atomic_write_bytes(out / "report.md", lambda tmp: Path(tmp).write_text(full))
     if json_path is not None:
         from .audio_io import atomic_write_bytes
 

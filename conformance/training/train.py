@@ -272,8 +272,8 @@ class Trainer:
         self.opt_d = (torch.optim.AdamW(self.disc.parameters(), lr=recipe.disc_lr,
                                         betas=recipe.betas, weight_decay=recipe.weight_decay)
                       if self.disc is not None else None)
-        self.mel = MultiScaleMelLoss(cfg.sample_rate, recipe.mel_scales,
-                                     recipe.n_mels).to(self.device)
+        self.mel = MultiScaleMelLoss(cfg.sample_rate, recipe.mel_scales, recipe.n_mels,
+                                     floor=recipe.mel_floor).to(self.device)
         self.segment_length = int(round(recipe.segment_seconds * cfg.sample_rate))
         if cfg.segment_length is not None and self.segment_length > cfg.segment_length:
             raise TrainingError(f"segment_seconds={recipe.segment_seconds} is longer than the "
