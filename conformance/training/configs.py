@@ -50,6 +50,8 @@ class LossWeights:
     l1: float = 0.1
     mel: float = 1.0
     commit: float = 1.0
+    #: multi-resolution linear STFT loss (0: off, EnCodec's recipe has none)
+    stft: float = 0.0
     adv: float = 3.0
     feat: float = 3.0
 

@@ -43,6 +43,7 @@ from .corpus import DEFAULT_CORPUS_DIR, REPO_REFERENCE_AUDIO
 from .data import SegmentSampler, load_corpus
 from .discriminator import MultiScaleSTFTDiscriminator
 from .losses import (
+    MultiResolutionSTFTLoss,
     MultiScaleMelLoss,
     feature_matching_loss,
     hinge_discriminator_loss,
@@ -274,6 +275,8 @@ class Trainer:
                       if self.disc is not None else None)
         self.mel = MultiScaleMelLoss(cfg.sample_rate, recipe.mel_scales, recipe.n_mels,
                                      floor=recipe.mel_floor).to(self.device)
+        self.stft = (MultiResolutionSTFTLoss().to(self.device) if recipe.weights.stft > 0
+                     else None)
         self.segment_length = int(round(recipe.segment_seconds * cfg.sample_rate))
         if cfg.segment_length is not None and self.segment_length > cfg.segment_length:
             raise TrainingError(f"segment_seconds={recipe.segment_seconds} is longer than the "
@@ -430,6 +433,10 @@ class Trainer:
         total = w.l1 * l1 + w.mel * mel + w.commit * q.commit_loss
         info.update(l1=float(l1.detach()), mel=float(mel.detach()),
                     commit=float(q.commit_loss.detach()))
+        if self.stft is not None:
+            stft = self.stft(y, x)
+            total = total + w.stft * stft
+            info["stft"] = float(stft.detach())
         if adv:
             self.disc.requires_grad_(False)
             logits_fake, feats_fake = self.disc(ya)
