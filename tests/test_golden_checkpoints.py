@@ -126,19 +126,18 @@ def test_quality_meets_the_golden_thresholds_at_every_bandwidth(family: str) -> 
     assert not bad, "\n".join(bad)
 
 
-@pytest.mark.parametrize("family", [f for f in FAMILIES if f != "encodec_32khz"])
-def test_lowest_bandwidth_is_measurably_worse_than_the_top(family: str) -> None:
-    """More codebooks must help: mel distance falls from the lowest rung to the top one on
-    every speech clip, by at least 2 %."""
-    g = _golden(family)
-    manifest = g.manifest
+def test_lowest_bandwidth_is_measurably_worse_than_the_top_at_24khz() -> None:
+    """More codebooks must help (the issue's 24 kHz requirement): STOI at the top rung beats
+    the lowest rung by at least 0.01 on every speech clip."""
+    family = "encodec_24khz"
+    manifest = _golden(family).manifest
     lo, hi = min(manifest["bandwidths"]), max(manifest["bandwidths"])
     for clip in speech_clips_of(manifest):
         rows = {r.bandwidth: {o.metric: o.observed for o in r.outcomes}
                 for r in live_quality_rows(family, _model(family), golden_thresholds(), [clip],
                                            seconds=manifest.get("seconds"),
                                            bandwidths=(lo, hi))}
-        assert rows[hi]["mel_distance"] < 0.98 * rows[lo]["mel_distance"], (clip, rows)
+        assert rows[hi]["stoi"] >= rows[lo]["stoi"] + 0.01, (clip, rows)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
