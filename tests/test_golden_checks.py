@@ -142,3 +142,33 @@ def test_golden_cli_fails_a_tampered_manifest(tmp_path, capsys) -> None:
 def test_golden_cli_refuses_a_folder_without_checkpoints(tmp_path, capsys) -> None:
     assert cli_main(["golden", "--dir", str(tmp_path)]) == 2
     assert "no golden checkpoints" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------ the summary
+def _summary_module():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "golden_checkpoints" / "summary.py"
+    spec = importlib.util.spec_from_file_location("golden_summary", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_summary_table_lists_each_family_bandwidth_and_speech_clip(tmp_path) -> None:
+    summary = _summary_module()
+    m = _manifest(stoi=(0.912, 0.871), pesq=(1.61, 1.42))
+    m["clips"]["speech_female_x"] = m["clips"].pop("speech_a")
+    m["clips"]["speech_male_y"] = m["clips"].pop("speech_b")
+    m["checkpoint"] = {"size_bytes": 3_400_000}
+    m["training"] = {"steps": 1234, "train_seconds": 1800.0}
+    (tmp_path / "encodec_24khz.th").write_bytes(b"not read")
+    (tmp_path / "encodec_24khz.manifest.json").write_text(json.dumps(m))
+    lines = summary.summary_table(tmp_path).splitlines()
+    rows = [line for line in lines if "| female |" in line or "| male |" in line]
+    assert len(rows) == 4  # 2 bandwidths x 2 speech clips; music is not a speech clip
+    assert "3.4 MB" in lines[2] and "1234 steps, 30 CPU-min" in lines[2]
+    assert any("| 6 | female | 0.912 | 1.610 |" in r for r in rows)
+    assert any("| 6 | male | 0.871 | 1.420 |" in r for r in rows)
+    assert any("encodec_48khz | not installed" in line for line in lines)
