@@ -46,6 +46,12 @@ MARGINS: dict[str, float] = {"stoi": 0.02, "pesq_wb": 0.05, "mel_distance": 0.02
 #: A broken variant's decode is "caught by regression" below this SI-SDR (dB) against the
 #: intact decode (the same bar as the stored regression decodes).
 REGRESSION_SI_SDR_DB = 50.0
+#: Codewords of one codebook closer than this (Euclidean) are near-duplicates: an input between
+#: them picks one or the other depending on float summation order (thread count, BLAS kernel),
+#: so its codes are not reproducible from machine to machine. Measured: a 32 kHz checkpoint
+#: with pairs 1e-8 and 1e-4 apart encoded silence differently with 1 and 2 threads; the bundled
+#: checkpoints are >= 1.4e-3 apart and encode identically.
+CODEWORD_MIN_DISTANCE = 1e-3
 #: Breakers checked by decoding the INTACT model's codes (as a tokenizer decodes an LM's
 #: tokens): a permuted codebook partly cancels in the broken model's own encode -> decode,
 #: because its encoder searches the permuted codebooks too (row shuffles cancel exactly).
@@ -89,6 +95,19 @@ def golden_thresholds(path: str | Path = THRESHOLDS_FILE) -> ThresholdSet:
         raise ThresholdError(f"{path}: no golden thresholds file (golden_checkpoints/build.py "
                              "writes it)")
     return load_thresholds(path, base="none")
+
+
+def near_duplicate_codewords(model: EncodecModel, tol: float = CODEWORD_MIN_DISTANCE
+                             ) -> list[tuple[int, int, int, float]]:
+    """(stage, i, j, distance) for every pair of codewords i < j of one stage closer than
+    `tol`: the places where encoding is not reproducible across machines."""
+    out = []
+    for stage, layer in enumerate(model.quantizer.vq.layers):
+        embed = layer._codebook.embed.detach().double()
+        dist = torch.cdist(embed, embed)
+        close = torch.triu(dist < tol, diagonal=1).nonzero().tolist()
+        out.extend((stage, i, j, float(dist[i, j])) for i, j in close)
+    return out
 
 
 # ------------------------------------------------------------------------------ quality

@@ -31,10 +31,12 @@ from conformance.audio_io import atomic_write_bytes  # noqa: E402
 from conformance.checkpoint import load_checkpoint  # noqa: E402
 from conformance.golden import build_manifest, write_manifest, write_regression_decodes  # noqa: E402
 from conformance.golden_checks import (  # noqa: E402
+    CODEWORD_MIN_DISTANCE,
     FAMILIES,
     format_quality,
     format_sensitivity,
     measure_thresholds,
+    near_duplicate_codewords,
     not_applicable,
     quality_rows,
     sensitivity_rows,
@@ -80,6 +82,13 @@ def build(family: str, run: Path, out: Path = HERE, seconds: float = SECONDS,
     src = run / f"{family}.th"
     log = run / f"{family}.log.json"
     loaded = load_checkpoint(src)  # strict: refuses anything partial
+    close = near_duplicate_codewords(loaded.model)
+    if close:
+        pairs = ", ".join(f"stage {k}: codes {i}/{j} {d:.1e} apart" for k, i, j, d in close[:5])
+        raise SystemExit(f"{src}: {len(close)} pair(s) of near-duplicate codewords (closer than "
+                         f"{CODEWORD_MIN_DISTANCE}): {pairs}. Inputs between them encode "
+                         "differently from machine to machine, so its manifest could not pin "
+                         "the codes; train on (or pick another export)")
     dst = out / f"{family}.th"
     atomic_write_bytes(dst, lambda tmp: shutil.copyfile(src, tmp))
     info = training_summary(log)
