@@ -142,7 +142,8 @@ def quality_rows(family: str, manifest: Mapping[str, Any],
     """Check the manifest's recorded metrics on every speech clip x bandwidth."""
     rows = []
     for clip in speech_clips_of(manifest):
-        for key, entry in manifest["clips"][clip]["bandwidths"].items():
+        per_bw = manifest["clips"][clip]["bandwidths"]
+        for key, entry in sorted(per_bw.items(), key=lambda kv: float(kv[0])):  # 3 before 12
             bw = float(key)
             outcomes = thresholds.check(family, bw, _results(entry), QUALITY_METRICS)
             rows.append(QualityRow(clip, bw, tuple(outcomes)))

@@ -172,3 +172,13 @@ def test_summary_table_lists_each_family_bandwidth_and_speech_clip(tmp_path) -> 
     assert any("| 6 | female | 0.912 | 1.610 |" in r for r in rows)
     assert any("| 6 | male | 0.871 | 1.420 |" in r for r in rows)
     assert any("encodec_48khz | not installed" in line for line in lines)
+
+
+def test_quality_rows_come_in_bandwidth_order_not_string_order() -> None:
+    m = _manifest()
+    for clip in m["clips"].values():
+        clip["bandwidths"]["12.0"] = clip["bandwidths"]["6.0"]
+    m["bandwidths"] = [1.5, 6.0, 12.0]
+    ts = ThresholdSet("t", tuple(measure_thresholds("encodec_48khz", m)))
+    rows = quality_rows("encodec_48khz", m, ts)
+    assert [r.bandwidth for r in rows[:3]] == [1.5, 6.0, 12.0]
