@@ -49,8 +49,9 @@ REGRESSION_SI_SDR_DB = 50.0
 #: Codewords of one codebook closer than this (Euclidean) are near-duplicates: an input between
 #: them picks one or the other depending on float summation order (thread count, BLAS kernel),
 #: so its codes are not reproducible from machine to machine. Measured: a 32 kHz checkpoint
-#: with pairs 1e-8 and 1e-4 apart encoded silence differently with 1 and 2 threads; the bundled
-#: checkpoints are >= 1.4e-3 apart and encode identically.
+#: with 27 such pairs (seven codewords of stage 0 within 5e-4 of each other, 6e-8 at the
+#: closest; the code silence maps to among them) encoded silence differently with 1 and 2
+#: threads; the bundled checkpoints are >= 1.4e-3 apart and encode identically.
 CODEWORD_MIN_DISTANCE = 1e-3
 #: Breakers checked by decoding the INTACT model's codes (as a tokenizer decodes an LM's
 #: tokens): a permuted codebook partly cancels in the broken model's own encode -> decode,
