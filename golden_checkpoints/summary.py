@@ -9,7 +9,6 @@ mel distance on each speech clip (the numbers the READMEs quote).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -17,7 +16,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE.parent) not in sys.path:
     sys.path.insert(0, str(HERE.parent))
 
-from conformance.golden_checks import FAMILIES, golden_checkpoints  # noqa: E402
+from conformance.golden_checks import FAMILIES, golden_checkpoints, speech_clips_of  # noqa: E402
 
 
 def _value(metrics: dict, name: str) -> str:
@@ -36,17 +35,15 @@ def summary_table(directory: Path) -> str:
         if family not in found:
             lines.append(f"| {family} | not installed | | | | | | |")
             continue
-        manifest = json.loads(found[family].manifest_path.read_text())
+        manifest = found[family].manifest
         size = manifest["checkpoint"]["size_bytes"] / 1e6
         training = manifest.get("training", {})
         trained = (f"{training.get('steps', '?')} steps, "
                    f"{training.get('train_seconds', 0) / 60:.0f} CPU-min")
         first = True
         for bandwidth in manifest["bandwidths"]:
-            for name, clip in sorted(manifest["clips"].items()):
-                if not name.startswith("speech_"):
-                    continue
-                metrics = clip["bandwidths"][str(bandwidth)]["metrics"]
+            for name in sorted(speech_clips_of(manifest)):
+                metrics = manifest["clips"][name]["bandwidths"][str(bandwidth)]["metrics"]
                 who = "female" if "female" in name else "male" if "male" in name else name
                 head = (f"{family} | {size:.1f} MB | {trained}" if first else " | | ")
                 first = False

@@ -163,6 +163,7 @@ def test_summary_table_lists_each_family_bandwidth_and_speech_clip(tmp_path) -> 
     m["clips"]["speech_male_y"] = m["clips"].pop("speech_b")
     m["checkpoint"] = {"size_bytes": 3_400_000}
     m["training"] = {"steps": 1234, "train_seconds": 1800.0}
+    m["manifest_version"] = 1
     (tmp_path / "encodec_24khz.th").write_bytes(b"not read")
     (tmp_path / "encodec_24khz.manifest.json").write_text(json.dumps(m))
     lines = summary.summary_table(tmp_path).splitlines()
