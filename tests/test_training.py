@@ -360,9 +360,20 @@ def test_recipe_overrides() -> None:
          "dead_code_ref_vectors=2400"])
     assert (r.batch_size, r.disc_n_ffts, r.weights.adv, r.lr) == (32, (2048, 1024), 4.0, 1e-3)
     assert r.dead_code_ref_vectors == 2400
-    for bad in (["config=1"], ["nope=1"], ["weights.x=1"], ["batch_size"]):
+    for bad in (["config=1"], ["nope=1"], ["weights.x=1"], ["batch_size"], ["config.nope=1"],
+                ["config.n_filters=0"], ["config.pad_mode=wrap"]):
         with pytest.raises(ValueError):
             get_recipe("encodec_24khz").with_overrides(bad)
+
+
+def test_recipe_config_overrides() -> None:
+    base = get_recipe("encodec_32khz")
+    r = base.with_overrides(["config.n_filters=12", "config.ratios=8,5,4,4",
+                             "config.pad_mode=constant"])
+    assert (r.config.n_filters, r.config.ratios, r.config.pad_mode) == (12, (8, 5, 4, 4),
+                                                                          "constant")
+    assert r.config.bins == base.config.bins and r.q_dropout == base.q_dropout
+    assert base.config.n_filters == 8  # the golden recipe itself is unchanged
 
 
 def test_corpus_extra_dir_is_checked(tmp_path: Path) -> None:
@@ -471,6 +482,9 @@ def test_resume_can_change_the_recipe_and_drop_the_discriminator(tiny_corpus: Pa
     with pytest.raises(RuntimeError, match="no loss weight 'nope'"):
         train(_opts(run, tiny_corpus, resume=True, adversarial=False, steps=7,
                     overrides=("weights.nope=1",)))
+    with pytest.raises(RuntimeError, match="keeps its model architecture"):
+        train(_opts(run, tiny_corpus, resume=True, adversarial=False, steps=7,
+                    overrides=("config.n_filters=6",)))
 
 
 def test_time_budget_plans_steps(tiny_corpus: Path, tmp_path: Path) -> None:

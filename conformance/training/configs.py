@@ -111,9 +111,11 @@ class TrainRecipe:
 
     def with_overrides(self, pairs: Sequence[str]) -> TrainRecipe:
         """A copy with `field=value` changes (tuples comma-separated, loss weights as
-        `weights.adv=0`), each value parsed as its field's current type."""
+        `weights.adv=0`, model config fields as `config.n_filters=16`), each value parsed as
+        its field's current type; a config change is checked like any config."""
         changes: dict[str, Any] = {}
         weights = dataclasses.asdict(self.weights)
+        config_changes: dict[str, Any] = {}
         for pair in pairs:
             key, sep, text = pair.partition("=")
             key = key.strip()
@@ -126,9 +128,19 @@ class TrainRecipe:
                                      f"{', '.join(weights)}")
                 weights[name] = float(text)
                 continue
+            if key.startswith("config."):
+                name = key.split(".", 1)[1]
+                if name not in {f.name for f in dataclasses.fields(self.config)}:
+                    raise ValueError(f"--set {key}: the model config has no field {name!r}")
+                current = getattr(self.config, name)
+                config_changes[name] = (text.strip() if isinstance(current, str)
+                                        else _parse_like(current, text))
+                continue
             if key in ("family", "config", "weights", "data_mix") or not hasattr(self, key):
                 raise ValueError(f"--set {key}: not a settable recipe field")
             changes[key] = _parse_like(getattr(self, key), text)
+        if config_changes:
+            changes["config"] = dataclasses.replace(self.config, **config_changes)
         return dataclasses.replace(self, weights=LossWeights(**weights), **changes)
 
     @classmethod

@@ -230,9 +230,13 @@ class Trainer:
             recipe = TrainRecipe.from_dict(saved["recipe"])
             if opts.overrides:
                 try:
-                    recipe = recipe.with_overrides(opts.overrides)
+                    changed = recipe.with_overrides(opts.overrides)
                 except (ValueError, TypeError) as exc:
                     raise TrainingError(f"--set: {exc}") from exc
+                if changed.config != recipe.config:
+                    raise TrainingError("--set config.*: a resumed run keeps its model "
+                                        "architecture; start a new run (another --out)")
+                recipe = changed
                 warnings.warn(f"--set {' '.join(opts.overrides)}: the run's recipe changes "
                               f"from step {saved['step']} on", RuntimeWarning, stacklevel=2)
             else:
@@ -685,7 +689,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--no-progress", dest="progress", action="store_false")
     p.add_argument("--set", dest="overrides", action="append", default=[],
                    metavar="FIELD=VALUE", help="change a recipe field, e.g. --set "
-                   "batch_size=32 --set disc_n_ffts=2048,1024,512,256,128 --set weights.adv=4")
+                   "batch_size=32 --set disc_n_ffts=2048,1024,512,256,128 --set weights.adv=4 "
+                   "--set config.n_filters=16 (model fields: new runs only)")
     args = p.parse_args(argv)
     recipe = None
     if args.overrides:
