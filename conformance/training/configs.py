@@ -111,8 +111,9 @@ class TrainRecipe:
 
     def with_overrides(self, pairs: Sequence[str]) -> TrainRecipe:
         """A copy with `field=value` changes (tuples comma-separated, loss weights as
-        `weights.adv=0`, model config fields as `config.n_filters=16`), each value parsed as
-        its field's current type; a config change is checked like any config."""
+        `weights.adv=0`, data kinds as `data_mix.music=0.25`, model config fields as
+        `config.n_filters=16`), each value parsed as its field's current type; a config change
+        is checked like any config."""
         changes: dict[str, Any] = {}
         weights = dataclasses.asdict(self.weights)
         config_changes: dict[str, Any] = {}
@@ -128,6 +129,15 @@ class TrainRecipe:
                                      f"{', '.join(weights)}")
                 weights[name] = float(text)
                 continue
+            if key.startswith("data_mix."):
+                name = key.split(".", 1)[1]
+                if name not in ("speech", "music"):
+                    raise ValueError(f"--set {key}: no data kind {name!r}; known: speech, music")
+                weight = float(text)
+                if weight < 0:
+                    raise ValueError(f"--set {key}: a sampling weight cannot be negative")
+                changes.setdefault("data_mix", dict(self.data_mix))[name] = weight
+                continue
             if key.startswith("config."):
                 name = key.split(".", 1)[1]
                 if name not in {f.name for f in dataclasses.fields(self.config)}:
@@ -139,6 +149,8 @@ class TrainRecipe:
             if key in ("family", "config", "weights", "data_mix") or not hasattr(self, key):
                 raise ValueError(f"--set {key}: not a settable recipe field")
             changes[key] = _parse_like(getattr(self, key), text)
+        if "data_mix" in changes and not any(w > 0 for w in changes["data_mix"].values()):
+            raise ValueError("--set data_mix.*: at least one data kind needs a positive weight")
         if config_changes:
             changes["config"] = dataclasses.replace(self.config, **config_changes)
         return dataclasses.replace(self, weights=LossWeights(**weights), **changes)
