@@ -378,9 +378,9 @@ def test_recipe_config_overrides() -> None:
 
 def test_recipe_data_mix_overrides() -> None:
     base = get_recipe("encodec_32khz")
-    r = base.with_overrides(["data_mix.music=0.25"])
-    assert r.data_mix == {"music": 0.25, "speech": 1.0}
-    assert base.data_mix == {"music": 1.0, "speech": 1.0}  # unchanged
+    r = base.with_overrides(["data_mix.music=0.5", "data_mix.speech=2"])
+    assert r.data_mix == {"music": 0.5, "speech": 2.0}
+    assert base.data_mix == {"music": 0.25, "speech": 1.0}  # unchanged
     for bad in (["data_mix.noise=1"], ["data_mix.music=-1"], ["data_mix.music=lots"],
                 ["data_mix.music=0", "data_mix.speech=0"], ["data_mix=1"]):
         with pytest.raises(ValueError):
