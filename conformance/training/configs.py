@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import EncodecConfig
+from .corpus import CORPUS_KINDS
 
 #: 24 kHz mono, causal, weight norm, 10-bit codebooks: ladder 1.5 / 3 / 6 kbps (2 / 4 / 8
 #: codebooks), the first three rungs of the released ladder.
@@ -131,8 +132,9 @@ class TrainRecipe:
                 continue
             if key.startswith("data_mix."):
                 name = key.split(".", 1)[1]
-                if name not in ("speech", "music"):
-                    raise ValueError(f"--set {key}: no data kind {name!r}; known: speech, music")
+                if name not in CORPUS_KINDS:
+                    raise ValueError(f"--set {key}: no data kind {name!r}; known: "
+                                     f"{', '.join(CORPUS_KINDS)}")
                 weight = float(text)
                 if weight < 0:
                     raise ValueError(f"--set {key}: a sampling weight cannot be negative")

@@ -48,6 +48,9 @@ import soundfile as sf
 
 from ..audio_io import atomic_write_bytes
 
+#: The kinds a corpus file can be (the recipe's `data_mix` weighs them).
+CORPUS_KINDS = ("speech", "music")
+
 DEFAULT_CORPUS_DIR = Path(os.environ.get(
     "ENCODEC_CONFORMANCE_CORPUS", "~/.cache/encodec-conformance/corpus")).expanduser()
 REPO_REFERENCE_AUDIO = Path(__file__).resolve().parents[2] / "reference_audio"
@@ -344,7 +347,7 @@ class Entry:
     """One corpus file as recorded in the manifest."""
 
     file: str
-    kind: str  # speech | music
+    kind: str  # one of CORPUS_KINDS
     source: str
     license: str
     origin: str
@@ -927,7 +930,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--valid-percent", type=float, default=2.0)
     p.add_argument("--extra-dir", default=None, help="add every sound file under this "
                    "directory (your own recordings; never the evaluation clips)")
-    p.add_argument("--extra-kind", default="speech", choices=("speech", "music"))
+    p.add_argument("--extra-kind", default="speech", choices=CORPUS_KINDS)
     p.add_argument("--extra-license", default="unspecified",
                    help="license recorded for the --extra-dir files")
     p.add_argument("--verify", action="store_true", help="only re-check an existing corpus")
