@@ -1,10 +1,8 @@
-"""pytest plugin (entry point `encodec_conformance`): registers the suite's markers.
-
-Later issues add `--encodec-checkpoint` / `--encodec-impl` here so third parties run the same
-named checks on their own checkpoint or implementation.
-"""
+"""pytest plugin (entry point `encodec_conformance`): registers the suite's markers."""
 
 from __future__ import annotations
+
+__all__ = ["pytest_configure"]
 
 
 def pytest_configure(config) -> None:  # noqa: ANN001 - pytest's Config

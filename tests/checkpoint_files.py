@@ -19,13 +19,13 @@ from typing import Any
 import torch
 import yaml
 
-from conformance.config import EncodecConfig, to_audiocraft_dict, to_hf_dict
-from conformance.presets import ENCODEC_24KHZ
-from conformance.random_weights import random_model
+from conformance.checkpoints.audiocraft_config import to_audiocraft_dict
+from conformance.checkpoints.hf_config import to_hf_dict
+from conformance.model.config import EncodecConfig
+from conformance.testing.weights import random_model
+from tests.configs import CHECKPOINT_24
 
-#: A tiny 24 kHz-style config: 4 codebooks of 16 entries, hop 8 (builds in ~0.1 s).
-SMALL = ENCODEC_24KHZ.replace(n_filters=4, dimension=8, bins=16, n_q=4, ratios=(4, 2), lstm=1,
-                              target_bandwidths=(24.0, 48.0), name="small_24khz")
+SMALL = CHECKPOINT_24
 
 
 @functools.lru_cache(maxsize=8)

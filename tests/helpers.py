@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from conformance.config import EncodecConfig
+from conformance.model.config import EncodecConfig
 
 
 def signal(batch: int, channels: int, length: int, seed: int = 0) -> torch.Tensor:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import torch
 
-from conformance.config import EncodecConfig
-from conformance.presets import AUDIOGEN_16KHZ, ENCODEC_24KHZ, ENCODEC_32KHZ, ENCODEC_48KHZ
+from conformance.model.config import EncodecConfig
+from conformance.model.presets import AUDIOGEN_16KHZ, ENCODEC_24KHZ, ENCODEC_32KHZ, ENCODEC_48KHZ
 
 DATA = Path(__file__).resolve().parent / "data" / "known_answers"
 
@@ -51,8 +51,8 @@ def generate() -> None:
 
     from safetensors.torch import save_file
 
-    from conformance.peers import HFPeer, OriginalPeer
-    from conformance.random_weights import random_model
+    from conformance.testing.peers import HFPeer, OriginalPeer
+    from conformance.testing.weights import random_model
 
     DATA.mkdir(parents=True, exist_ok=True)
     torch.set_grad_enabled(False)

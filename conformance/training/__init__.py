@@ -6,3 +6,5 @@ state dict loads strictly wherever a released checkpoint does.
 """
 
 from __future__ import annotations
+
+__all__: list[str] = []

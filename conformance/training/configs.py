@@ -12,8 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import EncodecConfig
-from .corpus import CORPUS_KINDS
+from conformance.model.config import EncodecConfig
+from conformance.training.corpus import CORPUS_KINDS
+
+__all__ = ["GOLDEN", "GOLDEN_24KHZ", "GOLDEN_32KHZ", "GOLDEN_48KHZ", "GOLDEN_WEIGHTS",
+           "LossWeights", "TrainRecipe", "get_recipe", "model_size"]
 
 #: 24 kHz mono, causal, weight norm, 10-bit codebooks: ladder 1.5 / 3 / 6 kbps (2 / 4 / 8
 #: codebooks), the first three rungs of the released ladder.
@@ -213,7 +216,7 @@ def get_recipe(family: str) -> TrainRecipe:
 
 def model_size(cfg: EncodecConfig) -> dict[str, int]:
     """Parameter and buffer counts of the reference model, and its float32 file size in bytes."""
-    from ..model import EncodecModel
+    from conformance.model.encodec import EncodecModel
 
     model = EncodecModel(cfg)
     params = sum(p.numel() for p in model.parameters())

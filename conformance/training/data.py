@@ -1,11 +1,12 @@
 """Training data: corpus clips in memory and a seeded sampler of fixed-length segments.
 
-Clips are read from a corpus manifest (corpus.py), resampled and remixed with the pinned
-`convert_audio`, levelled to -20 dBFS RMS over their active part, and kept as int16 (with a
-per-clip scale) to save memory. `SegmentSampler` draws batches with its own torch generator,
-whose state goes into the training checkpoint, so a resumed run sees the batches it would have
-seen. Augmentation: gain (uniform in dB, peak-limited), polarity, and for stereo models a
-random equal-power pan of mono sources and a random channel swap of stereo ones.
+Clips are read from a corpus manifest (`conformance.training.corpus`), resampled and remixed
+with the pinned `convert_audio`, levelled to -20 dBFS RMS over their active part, and kept as
+int16 (with a per-clip scale) to save memory. `SegmentSampler` draws batches with its own
+torch generator, whose state goes into the training checkpoint, so a resumed run sees the
+batches it would have seen. Augmentation: gain (uniform in dB, peak-limited), polarity, and for
+stereo models a random equal-power pan of mono sources and a random channel swap of stereo
+ones.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from pathlib import Path
 
 import torch
 
-from ..audio_io import load_audio
-from .corpus import read_manifest
+from conformance.audio.io import load_audio
+from conformance.training.corpus import read_corpus_manifest
+
+__all__ = ["Clip", "SegmentSampler", "active_rms", "load_corpus", "make_clip"]
 
 
 @dataclass
@@ -65,7 +68,7 @@ def load_corpus(corpus_dir: str | os.PathLike, sample_rate: int, channels: int, 
                 limit: int | None = None) -> list[Clip]:
     """The clips of one split (train / valid) of a corpus, at the model's rate and channels."""
     root = Path(corpus_dir).expanduser()
-    entries = [e for e in read_manifest(root)["files"] if e["split"] == split
+    entries = [e for e in read_corpus_manifest(root)["files"] if e["split"] == split
                and (kinds is None or e["kind"] in kinds)]
     clips = []
     for e in entries[:limit]:

@@ -15,6 +15,8 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
+__all__ = ["MultiScaleSTFTDiscriminator", "STFTDiscriminator"]
+
 
 class STFTDiscriminator(nn.Module):
     """One resolution: audio [B, C, T] -> (logits [B, 1, frames, F'], feature maps)."""

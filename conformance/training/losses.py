@@ -19,6 +19,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+__all__ = ["MultiResolutionSTFTLoss", "MultiScaleMelLoss", "feature_matching_loss",
+           "hinge_discriminator_loss", "hinge_generator_loss", "l1_loss"]
+
 
 def l1_loss(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Mean absolute difference between decoded y and target x (any equal shapes)."""

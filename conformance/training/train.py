@@ -33,16 +33,19 @@ from typing import Any
 
 import torch
 
-from ..audio_io import atomic_write_bytes, convert_audio, load_audio
-from ..checkpoint import load_checkpoint
-from ..config import n_q_for_bandwidth
-from ..model import EncodecModel
-from ..writers import write_audiocraft
-from .configs import TrainRecipe, get_recipe
-from .corpus import DEFAULT_CORPUS_DIR, REPO_REFERENCE_AUDIO
-from .data import SegmentSampler, load_corpus
-from .discriminator import MultiScaleSTFTDiscriminator
-from .losses import (
+from conformance._data import reference_audio_dir
+from conformance.audio.io import convert_audio, load_audio
+from conformance.checkpoints.load import load_checkpoint
+from conformance.checkpoints.write import write_audiocraft
+from conformance.errors import InvalidArgument
+from conformance.fileio import atomic_write_bytes, sha256_file
+from conformance.model.config import n_q_for_bandwidth
+from conformance.model.encodec import EncodecModel
+from conformance.training.configs import TrainRecipe, get_recipe
+from conformance.training.corpus import DEFAULT_CORPUS_DIR, MANIFEST
+from conformance.training.data import SegmentSampler, load_corpus
+from conformance.training.discriminator import MultiScaleSTFTDiscriminator
+from conformance.training.losses import (
     MultiResolutionSTFTLoss,
     MultiScaleMelLoss,
     feature_matching_loss,
@@ -50,7 +53,7 @@ from .losses import (
     hinge_generator_loss,
     l1_loss,
 )
-from .vq import TrainingRVQ
+from conformance.training.vq import TrainingRVQ
 
 STATE_FORMAT = "encodec-conformance training state v1"
 DEFAULT_EVAL_CLIPS = {
@@ -90,7 +93,7 @@ class TrainOptions:
     argv: list[str] = field(default_factory=list)
 
 
-class TrainingError(RuntimeError):
+class TrainingError(InvalidArgument):
     """The run cannot start or continue as asked (the message says why and what to do)."""
 
 
@@ -187,7 +190,7 @@ def init_weights_(model: torch.nn.Module, gain: float = 1.0) -> None:
     """
     from torch import nn
 
-    from ..conv import WeightNormConv1d
+    from conformance.model.conv import WeightNormConv1d
 
     for m in model.modules():
         if isinstance(m, WeightNormConv1d):
@@ -505,7 +508,8 @@ class Trainer:
         if self.opts.eval_clips is not None:
             return [Path(p) for p in self.opts.eval_clips]
         names = DEFAULT_EVAL_CLIPS.get(self.opts.family, ())
-        return [REPO_REFERENCE_AUDIO / n for n in names if (REPO_REFERENCE_AUDIO / n).is_file()]
+        ref = reference_audio_dir()
+        return [ref / n for n in names if (ref / n).is_file()]
 
     def export(self) -> Path:
         """Write the golden checkpoint and the JSON log; read the checkpoint back strictly."""
@@ -616,10 +620,8 @@ def _summarise(acc: dict[str, list[float]], step: int, seconds: float) -> dict[s
 
 
 def _manifest_sha(corpus: Path) -> str | None:
-    from .corpus import MANIFEST, sha256_path
-
     path = Path(corpus).expanduser() / MANIFEST
-    return sha256_path(path) if path.is_file() else None
+    return sha256_file(path) if path.is_file() else None
 
 
 # ------------------------------------------------------------------------------ metrics
@@ -663,7 +665,7 @@ def train(opts: TrainOptions) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    from .configs import GOLDEN
+    from conformance.training.configs import GOLDEN
 
     p = argparse.ArgumentParser(prog="python -m conformance.training.train",
                                 description=__doc__.split("\n\n")[0])

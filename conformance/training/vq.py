@@ -15,7 +15,8 @@ exactly a released checkpoint's:
   vectors of the current batch, *after* the EMA update so the replacement is not overwritten
   (their `embed_avg` and `cluster_size` are reset to match);
 - the stages see detached residuals except for the commitment term, and the straight-through
-  estimator is applied once, on the sum of the stages (AudioCraft's fix of encodec issue #25);
+  estimator is applied once, on the sum of the stages (as AudioCraft does; the original
+  package keeps a per-stage version whose commitment gradient is zero, for reproducibility);
 - quantizer dropout: with probability `q_dropout` a batch uses a random rung of the bandwidth
   ladder instead of every codebook.
 """
@@ -28,7 +29,9 @@ from dataclasses import dataclass, field
 import torch
 from torch.nn import functional as F
 
-from ..quantizer import EuclideanCodebook, ResidualVectorQuantizer
+from conformance.model.quantizer import EuclideanCodebook, ResidualVectorQuantizer
+
+__all__ = ["QuantizeOutput", "TrainingRVQ", "kmeans", "laplace_smoothing"]
 
 
 @dataclass

@@ -1,0 +1,5 @@
+"""Audio: reading and writing sound files with the one pinned resampler (`io`), the catalogue of
+reference clips (`clips`), the deterministic edge-case signals (`signals`) and their files
+(`generated`), and spectrogram images (`spectrogram`)."""
+
+__all__: list[str] = []

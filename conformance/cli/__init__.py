@@ -1,0 +1,5 @@
+"""The `encodec-conformance` command."""
+
+from conformance.cli.main import main
+
+__all__ = ["main"]
