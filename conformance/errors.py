@@ -3,6 +3,7 @@
     ConformanceError                     base; `message`, `details`, `exit_code`
     ├── RefusedInput          exit 2     input unreadable or refused
     │   ├── CheckpointError              a checkpoint file: unreadable, hostile, not a checkpoint
+    │   │   └── HostileCheckpointError   it would run code when loaded: refused before it ran
     │   ├── ModelInputError              audio, codes or latents of the wrong shape/type/values
     │   ├── AudioFileError               an audio file: unreadable, empty, unconvertible
     │   ├── ConfigFileError              config text: unreadable, too large, too nested
@@ -31,11 +32,11 @@ from __future__ import annotations
 from enum import IntEnum
 
 __all__ = [
-    "AudioFileError", "BreakerNotApplicable", "CheckFailed", "CheckpointError", "CheckpointWarning",
-    "CodesFileError", "ConfigConflictError", "ConfigError", "ConfigFileError",
-    "ConfigResolutionError", "ConformanceAssertionError", "ConformanceError", "ExitCode",
-    "InvalidArgument", "KeyMappingError", "KeyStyleError", "ModelInputError",
-    "NoThresholdError", "RefusedInput", "ThresholdError", "UnknownKeyError",
+    "AudioFileError", "BreakerNotApplicable", "CheckFailed", "CheckpointError",
+    "CheckpointWarning", "CodesFileError", "ConfigConflictError", "ConfigError",
+    "ConfigFileError", "ConfigResolutionError", "ConformanceAssertionError", "ConformanceError",
+    "ExitCode", "HostileCheckpointError", "InvalidArgument", "KeyMappingError", "KeyStyleError",
+    "ModelInputError", "NoThresholdError", "RefusedInput", "ThresholdError", "UnknownKeyError",
     "VerificationError",
 ]
 
@@ -79,6 +80,11 @@ class RefusedInput(ConformanceError):
 class CheckpointError(RefusedInput):
     """A checkpoint is unreadable or was refused: corrupt, truncated, hostile, not a checkpoint,
     NaN weights, a pointer without weights, a hub name that is not cached."""
+
+
+class HostileCheckpointError(CheckpointError):
+    """A checkpoint would run code when loaded (a global outside the unpickling allowlist, a
+    TorchScript archive); it was refused before anything ran."""
 
 
 class ModelInputError(RefusedInput, ValueError):

@@ -1,14 +1,133 @@
-"""pytest plugin (entry point `encodec_conformance`): registers the suite's markers."""
+"""pytest plugin (entry point `encodec_conformance`, installed with the package).
+
+    pytest --encodec-checkpoint PATH_OR_HUB_NAME [--encodec-checkpoint ...]
+    pytest --encodec-impl MODULE:FACTORY [--encodec-family encodec_24khz] [--encodec-tolerance bf16]
+           [--encodec-xfails FILE] [--encodec-thresholds FILE] [-k impl.codes] [-n auto]
+
+With either option the plugin collects the packaged checks (`conformance/checks/
+pytest_checks.py`) from any directory -- only them when no test path is given on the command
+line, alongside the given paths otherwise. Every check case is one test, named
+`<subject>-<check id>-<case>` (e.g. `mymodel.th-audio.quality-speech_female...-6kbps`,
+`encodec_24khz-impl.codes-encodec_24khz-speech-6kbps`), so `-k` selects by check id, family,
+clip or bandwidth. A failure prints what was observed, what was expected, and a snippet that
+reproduces it; `not_applicable` and `not_computed` outcomes are skips with their reason; an
+expected failure (the xfails file or the adapter's own `expected_failures`) is an xfail. The
+same engine runs `encodec-conformance validate`.
+"""
 
 from __future__ import annotations
 
-__all__ = ["pytest_configure"]
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+__all__ = ["pytest_addoption", "pytest_configure", "pytest_generate_tests",
+           "pytest_terminal_summary"]
+
+_CHECKS_MODULE = Path(__file__).resolve().parent / "checks" / "pytest_checks.py"
+_KEY = "_encodec_conformance"
 
 
-def pytest_configure(config) -> None:  # noqa: ANN001 - pytest's Config
+def pytest_addoption(parser: Any) -> None:
+    from conformance.checks.tolerance import TOLERANCES
+    from conformance.golden.bundle import FAMILIES
+
+    group = parser.getgroup("encodec-conformance", "EnCodec conformance checks")
+    group.addoption("--encodec-checkpoint", action="append", default=[],
+                    metavar="PATH_OR_HUB_NAME",
+                    help="run the checkpoint checks on this checkpoint (repeatable)")
+    group.addoption("--encodec-impl", action="append", default=[], metavar="MODULE:FACTORY",
+                    help="run the implementation checks on the adapter this factory makes "
+                    "for each golden checkpoint (repeatable)")
+    group.addoption("--encodec-family", action="append", default=[], choices=FAMILIES,
+                    help="only these golden families for --encodec-impl; for "
+                    "--encodec-checkpoint, the family whose thresholds apply")
+    group.addoption("--encodec-tolerance", default="fp32", choices=sorted(TOLERANCES),
+                    help="precision profile of --encodec-impl (default fp32)")
+    group.addoption("--encodec-xfails", metavar="FILE",
+                    help="expected failures, one 'check-id-pattern  reason' per line")
+    group.addoption("--encodec-thresholds", metavar="FILE",
+                    help="YAML/JSON thresholds for the audio checks of --encodec-checkpoint")
+
+
+def _wanted(config: Any) -> bool:
+    return bool(config.getoption("encodec_checkpoint", default=None)
+                or config.getoption("encodec_impl", default=None))
+
+
+def pytest_configure(config: Any) -> None:
     config.addinivalue_line(
         "markers", "peers: compares the reference with transformers and the original encodec")
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
     config.addinivalue_line(
         "markers", "golden: runs the bundled golden checkpoints (regression, quality, "
         "sensitivity)")
+    config.addinivalue_line("markers", "encodec_check: a packaged conformance check")
+    if not _wanted(config):
+        return
+    explicit = getattr(config, "args_source", None) == pytest.Config.ArgsSource.ARGS
+    if explicit:
+        config.args.append(str(_CHECKS_MODULE))
+    else:  # no path given: only the checks, whatever the current directory holds
+        config.args[:] = [str(_CHECKS_MODULE)]
+
+
+def _state(config: Any) -> dict[str, Any]:
+    state = getattr(config, _KEY, None)
+    if state is None:
+        state = _build(config)
+        setattr(config, _KEY, state)
+    return state
+
+
+def _build(config: Any) -> dict[str, Any]:
+    from conformance.checks.engine import checkpoint_subject, implementation_subject, plan
+    from conformance.checks.expected import parse_xfails
+    from conformance.golden.bundle import FAMILIES
+    from conformance.quality.thresholds import load_thresholds
+
+    families = list(config.getoption("encodec_family") or [])
+    xfails_path = config.getoption("encodec_xfails")
+    xfails = parse_xfails(xfails_path) if xfails_path else {}
+    thresholds_path = config.getoption("encodec_thresholds")
+    thresholds = load_thresholds(thresholds_path) if thresholds_path else load_thresholds()
+    subjects = []
+    for path in config.getoption("encodec_checkpoint") or []:
+        subjects.append(checkpoint_subject(path, thresholds=thresholds,
+                                           family=families[0] if families else None))
+    for spec in config.getoption("encodec_impl") or []:
+        for family in families or FAMILIES:
+            subjects.append(implementation_subject(spec, family,
+                                                   config.getoption("encodec_tolerance")))
+    for s in subjects:
+        s.expected.add(xfails, str(xfails_path))
+    items = []
+    for s in subjects:
+        for case in plan(s):
+            label = f"{s.name.split('@')[-1]}-{case.check.id}" + "".join(
+                f"-{part}" for part in case.case if part != s.name.split("@")[-1])
+            items.append((label, s, case))
+    return {"subjects": subjects, "items": items}
+
+
+def pytest_generate_tests(metafunc: Any) -> None:
+    if "encodec_case" not in metafunc.fixturenames:
+        return
+    state = _state(metafunc.config) if _wanted(metafunc.config) else {"items": []}
+    items = state["items"]
+    metafunc.parametrize("encodec_case", [(s, c) for _, s, c in items],
+                         ids=[label for label, _, _ in items])
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:
+    state = getattr(config, _KEY, None)
+    if not state:
+        return
+    unmatched = sorted({u for s in state["subjects"] for u in s.expected.unmatched()
+                        if "(adapter " not in u})
+    if unmatched and not hasattr(config, "workerinput"):
+        terminalreporter.write_sep("-", "encodec-conformance: expected-failure entries that "
+                                   "matched nothing")
+        for entry in unmatched:
+            terminalreporter.write_line(f"  {entry}")

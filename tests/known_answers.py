@@ -51,7 +51,8 @@ def generate() -> None:
 
     from safetensors.torch import save_file
 
-    from conformance.testing.peers import HFPeer, OriginalPeer
+    from conformance.adapters.encodec_package import EncodecPackageAdapter
+    from conformance.adapters.transformers import TransformersAdapter
     from conformance.testing.weights import random_model
 
     DATA.mkdir(parents=True, exist_ok=True)
@@ -64,13 +65,13 @@ def generate() -> None:
         meta = {"config": cfg.to_dict(), "length": length, "peers": {}, "outputs": {}}
         outputs = {}
         for peer_name in peer_names:
-            peer = {"transformers": HFPeer, "encodec": OriginalPeer}[peer_name](model)
+            peer = {"transformers": TransformersAdapter,
+                    "encodec": EncodecPackageAdapter}[peer_name].from_model(model)
             meta["peers"][peer_name] = md.version(peer_name)
             for bw in cfg.bandwidths:
-                n_q = model.n_q_for_bandwidth(bw)
-                out = peer.run(wav, n_q)
-                entry = {"codes": out.codes, "audio": out.audio,
-                         "scales": [s for s in out.scales if s is not None]}
+                frames = peer.encode(wav, bw)
+                entry = {"codes": [c for c, _ in frames], "audio": peer.decode(frames),
+                         "scales": [s for _, s in frames if s is not None]}
                 if bw in outputs:  # every peer must agree before anything is stored
                     prev = outputs[bw]
                     assert all(torch.equal(a, b) for a, b in zip(prev["codes"], entry["codes"]))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.errors import ConfigError
-from conformance.model.config import EncodecConfig
+from conformance.model.config import EncodecConfig, coerce_field
 
 __all__ = ["CANONICAL_TO_AUDIOCRAFT", "from_audiocraft_dict", "to_audiocraft_dict"]
 
@@ -90,59 +90,87 @@ def to_audiocraft_dict(cfg: EncodecConfig) -> dict[str, Any]:
 
 
 def from_audiocraft_dict(ac: dict[str, Any], name: str = "audiocraft") -> EncodecConfig:
-    """Build a config from an AudioCraft `xp.cfg` mapping (already parsed to plain dicts)."""
+    """Build a config from an AudioCraft `xp.cfg` mapping (already parsed to plain dicts).
+
+    Every value is checked before anything is computed from it: a wrong type, a non-finite,
+    zero, negative or absurd value is a ConfigError naming the xp.cfg field.
+    """
+    if not isinstance(ac, dict):
+        raise ConfigError(f"xp.cfg holds a {type(ac).__name__}, not a mapping")
     for section in ("seanet", "rvq"):
         if not isinstance(ac.get(section), dict):
             raise ConfigError(f"xp.cfg has no '{section}' section: not an EnCodec config")
     model_kind = ac.get("compression_model", "encodec")
     if model_kind != "encodec":
-        raise ConfigError(f"compression_model={model_kind!r}: only 'encodec' is supported")
+        raise ConfigError(f"xp.cfg field compression_model={model_kind!r}: only 'encodec' is "
+                          "supported")
     sn, rvq = ac["seanet"], ac["rvq"]
-    enc = ac.get("encodec") or {}
-    dec_over = sn.get("decoder") or {}
-    enc_over = sn.get("encoder") or {}
+    enc, dec_over, enc_over = (_section(ac, "encodec"), _section(sn, "seanet.decoder"),
+                               _section(sn, "seanet.encoder"))
     if sn.get("disable_norm_outer_blocks", 0):
-        raise ConfigError("seanet.disable_norm_outer_blocks != 0 is not supported")
-    if sn.get("activation", "ELU") != "ELU" or (sn.get("activation_params") or {}).get(
+        raise ConfigError("xp.cfg field seanet.disable_norm_outer_blocks != 0 is not supported")
+    params = sn.get("activation_params") or {}
+    if sn.get("activation", "ELU") != "ELU" or not isinstance(params, dict) or params.get(
             "alpha", 1.0) != 1.0:
-        raise ConfigError(f"seanet.activation={sn.get('activation')!r} "
-                          f"{sn.get('activation_params')}: only ELU(alpha=1) is supported")
+        raise ConfigError(f"xp.cfg field seanet.activation={sn.get('activation')!r} "
+                          f"{params}: only ELU(alpha=1) is supported")
     if dec_over.get("final_activation"):
-        raise ConfigError(f"seanet.decoder.final_activation={dec_over['final_activation']!r}: "
-                          "not supported (no released model has one)")
+        raise ConfigError(f"xp.cfg field seanet.decoder.final_activation="
+                          f"{dec_over['final_activation']!r}: not supported (no released model "
+                          "has one)")
+    kw: dict[str, Any] = {}
 
-    def pick(key: str, default: Any = None) -> Any:
-        return enc_over.get(key, sn.get(key, default))
+    def take(canon: str, *places: tuple[dict, str, str], default: Any = _MISSING) -> None:
+        for where, key, path in places:
+            if key in where:
+                kw[canon] = coerce_field(canon, where[key], f"xp.cfg field {path}")
+                return
+        if default is _MISSING:
+            raise ConfigError(f"xp.cfg has no {places[-1][2]}: it is needed to build the model")
+        kw[canon] = coerce_field(canon, default, f"the default of {places[-1][2]}")
 
-    causal = enc.get("causal", pick("causal", False))
-    kw = dict(
-        sample_rate=int(enc.get("sample_rate", ac.get("sample_rate"))),
-        channels=int(enc.get("channels", ac.get("channels", pick("channels", 1)))),
-        dimension=int(pick("dimension")),
-        n_filters=int(pick("n_filters")),
-        n_residual_layers=int(pick("n_residual_layers")),
-        ratios=tuple(pick("ratios")),
-        kernel_size=int(pick("kernel_size", 7)),
-        last_kernel_size=int(pick("last_kernel_size", 7)),
-        residual_kernel_size=int(pick("residual_kernel_size", 3)),
-        dilation_base=int(pick("dilation_base", 2)),
-        causal=bool(causal),
-        norm=str(pick("norm", "none")),
-        pad_mode=str(pick("pad_mode", "reflect")),
-        true_skip=bool(pick("true_skip", True)),
-        compress=int(pick("compress", 2)),
-        lstm=int(pick("lstm", 0)),
-        trim_right_ratio=float(dec_over.get("trim_right_ratio", 1.0)),
-        bins=int(rvq["bins"]),
-        n_q=int(rvq["n_q"]),
-        target_bandwidths=(),
-        renormalize=bool(enc.get("renormalize", enc.get("renorm", False))),
-        segment=None,
-        overlap=0.0,
-    )
-    extra = ac.get("encodec_conformance") or {}
+    def seanet(canon: str, default: Any = _MISSING, key: str | None = None) -> None:
+        key = key or canon
+        take(canon, (enc_over, key, f"seanet.encoder.{key}"), (sn, key, f"seanet.{key}"),
+             default=default)
+
+    take("sample_rate", (enc, "sample_rate", "encodec.sample_rate"),
+         (ac, "sample_rate", "sample_rate"))
+    take("channels", (enc, "channels", "encodec.channels"), (ac, "channels", "channels"),
+         (sn, "channels", "seanet.channels"), default=1)
+    for canon in ("dimension", "n_filters", "n_residual_layers", "ratios"):
+        seanet(canon)
+    for canon, default in (("kernel_size", 7), ("last_kernel_size", 7),
+                           ("residual_kernel_size", 3), ("dilation_base", 2), ("norm", "none"),
+                           ("pad_mode", "reflect"), ("true_skip", True), ("compress", 2),
+                           ("lstm", 0)):
+        seanet(canon, default)
+    take("causal", (enc, "causal", "encodec.causal"), (enc_over, "causal", "seanet.encoder."
+                                                       "causal"),
+         (sn, "causal", "seanet.causal"), default=False)
+    take("trim_right_ratio", (dec_over, "trim_right_ratio", "seanet.decoder.trim_right_ratio"),
+         default=1.0)
+    take("bins", (rvq, "bins", "rvq.bins"))
+    take("n_q", (rvq, "n_q", "rvq.n_q"))
+    take("renormalize", (enc, "renormalize", "encodec.renormalize"),
+         (enc, "renorm", "encodec.renorm"), default=False)
+    kw.update(target_bandwidths=(), segment=None, overlap=0.0)
+    extra = _section(ac, "encodec_conformance")
     if extra:
-        kw["segment"] = None if extra.get("segment") is None else float(extra["segment"])
-        kw["overlap"] = float(extra.get("overlap") or 0.0)
-        kw["target_bandwidths"] = tuple(extra.get("target_bandwidths") or ())
+        take("segment", (extra, "segment", "encodec_conformance.segment"), default=None)
+        take("overlap", (extra, "overlap", "encodec_conformance.overlap"), default=0.0)
+        take("target_bandwidths", (extra, "target_bandwidths",
+                                   "encodec_conformance.target_bandwidths"), default=())
     return EncodecConfig(name=name, **kw)
+
+
+_MISSING = object()
+
+
+def _section(parent: dict[str, Any], path: str) -> dict[str, Any]:
+    value = parent.get(path.rsplit(".", 1)[-1])
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"xp.cfg field {path}={value!r}: must be a mapping")
+    return value

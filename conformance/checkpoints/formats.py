@@ -278,7 +278,8 @@ def _state_dict_of(src: _Source, fmt: str) -> tuple[Any, str, list[str]]:
         "weights ('model'), which may not be the best ones."]
 
 
-def check_state_dict(sd: Any, where: str, path: Path) -> tuple[dict[str, torch.Tensor], list[str]]:
+def check_state_dict(sd: Any, where: str, path: Path, *, finite: bool = True
+                     ) -> tuple[dict[str, torch.Tensor], list[str]]:
     """Validate a raw state dict; fp16/bf16 tensors become float32 with a warning.
 
     Raises CheckpointError for: not a mapping, empty, non-string keys, non-tensor values,
@@ -301,7 +302,8 @@ def check_state_dict(sd: Any, where: str, path: Path) -> tuple[dict[str, torch.T
     if odd:
         raise CheckpointError(f"{path}: {len(odd)} tensor(s) in {where} are not dense CPU "
                               "tensors.", details=odd)
-    _check_finite(sd, where, path)
+    if finite:
+        check_finite(sd, where, path)
     out: dict[str, torch.Tensor] = {}
     half: dict[torch.dtype, list[str]] = {}
     for k, v in sd.items():
@@ -316,7 +318,8 @@ def check_state_dict(sd: Any, where: str, path: Path) -> tuple[dict[str, torch.T
     return out, notes
 
 
-def _check_finite(sd: Mapping[str, torch.Tensor], where: str, path: Path) -> None:
+def check_finite(sd: Mapping[str, torch.Tensor], where: str, path: Path) -> None:
+    """CheckpointError naming every tensor that holds NaN or inf values."""
     bad = []
     for k, v in sd.items():
         if not (v.is_floating_point() or v.is_complex()) or v.numel() == 0:
@@ -400,7 +403,8 @@ def _config_of(src: _Source, fmt: str) -> tuple[dict[str, Any] | None, ConfigKin
 
 
 def read_checkpoint(path: str | Path, format: str | None = None,
-                    config_path: str | Path | None = None) -> RawCheckpoint:
+                    config_path: str | Path | None = None, *,
+                    check_finite_values: bool = True) -> RawCheckpoint:
     """Read a checkpoint file, directory or cached hub name into a checked `RawCheckpoint`.
 
     `format` forces a format (CheckpointError when the file is another one); `config_path`
@@ -418,7 +422,8 @@ def read_checkpoint(path: str | Path, format: str | None = None,
             details=[f"read {target!r} itself instead (a local path, or a Hugging Face name "
                      "resolved from the local cache)."])
     raw_sd, where, notes = _state_dict_of(src, fmt)
-    state_dict, dtype_notes = check_state_dict(raw_sd, where, src.weights_file)
+    state_dict, dtype_notes = check_state_dict(raw_sd, where, src.weights_file,
+                                               finite=check_finite_values)
     config, kind, config_notes = _config_of(src, fmt)
     meta = _meta(src, fmt, where)
     all_notes = [*notes, *dtype_notes, *config_notes]
@@ -459,6 +464,7 @@ __all__ = [
     "FORMATS",
     "HF",
     "RawCheckpoint",
+    "check_finite",
     "check_state_dict",
     "detect_format",
     "pointer_target",

@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from conformance.errors import ConfigError
-from conformance.model.config import EncodecConfig
+from conformance.model.config import EncodecConfig, coerce_field
 
 __all__ = ["CANONICAL_TO_HF", "HF_DEFAULTS", "HF_FIELDS", "HF_METADATA_FIELDS",
            "HF_PRE_RELEASE_FIELDS", "from_hf_dict", "hf_num_quantizers", "to_hf_dict"]
@@ -78,21 +78,40 @@ def hf_num_quantizers(hf: dict[str, Any]) -> int:
 
 
 def from_hf_dict(hf: dict[str, Any], name: str = "hf") -> EncodecConfig:
-    """Build a config from a transformers `config.json` dict (missing fields take HF defaults)."""
+    """Build a config from a transformers `config.json` dict (missing fields take HF defaults).
+
+    Every value is checked before anything is computed from it: a wrong type, a non-finite,
+    zero, negative or absurd value is a ConfigError naming the config.json field.
+    """
+    if not isinstance(hf, dict):
+        raise ConfigError(f"config.json holds a {type(hf).__name__}, not an object of fields")
     merged = {**HF_DEFAULTS, **{k: v for k, v in hf.items() if k in HF_DEFAULTS}}
-    kw = {canon: merged[hf_key] for hf_key, canon in HF_FIELDS.items()}
-    kw["true_skip"] = not bool(merged["use_conv_shortcut"])
-    kw["n_q"] = hf_num_quantizers(merged)
+
+    def field(hf_key: str, canon: str) -> Any:
+        return coerce_field(canon, merged[hf_key], f"config.json field {hf_key}")
+
+    kw = {canon: field(hf_key, canon) for hf_key, canon in HF_FIELDS.items()}
+    shortcut = merged["use_conv_shortcut"]
+    if not isinstance(shortcut, bool):
+        raise ConfigError(f"config.json field use_conv_shortcut={shortcut!r}: must be true or "
+                          "false")
+    kw["true_skip"] = not shortcut
+    if not kw["target_bandwidths"]:
+        raise ConfigError("config.json field target_bandwidths=[]: transformers needs at least "
+                          "one bandwidth")
+    kw["n_q"] = coerce_field("n_q", hf_num_quantizers({
+        "sampling_rate": kw["sample_rate"], "upsampling_ratios": kw["ratios"],
+        "target_bandwidths": kw["target_bandwidths"], "codebook_size": kw["bins"]}),
+        "the codebook count transformers derives from config.json's target_bandwidths")
     cd = merged.get("codebook_dim")
-    if cd is not None and cd != merged["hidden_size"]:
-        raise ConfigError(f"codebook_dim={cd} differs from hidden_size={merged['hidden_size']}: "
-                          "EnCodec has no codebook projection")
-    if merged["num_lstm_layers"] is None:
-        raise ConfigError("num_lstm_layers=None: must be an integer")
-    chunk = merged.get("chunk_length_s")
-    kw["segment"] = None if chunk is None else float(chunk)
+    if cd is not None and cd != kw["dimension"]:
+        raise ConfigError(f"config.json field codebook_dim={cd!r} differs from hidden_size="
+                          f"{kw['dimension']}: EnCodec has no codebook projection")
+    kw["segment"] = coerce_field("segment", merged.get("chunk_length_s"),
+                                 "config.json field chunk_length_s")
     ov = merged.get("overlap")
-    kw["overlap"] = 0.0 if ov is None else float(ov)
+    kw["overlap"] = 0.0 if ov is None else coerce_field("overlap", ov,
+                                                        "config.json field overlap")
     return EncodecConfig(name=name, **kw)
 
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import torch
 
-from conformance.errors import CheckpointError
+from conformance.errors import CheckpointError, HostileCheckpointError
 
 # ------------------------------------------------------------------------ OmegaConf stand-ins
 
@@ -224,8 +224,8 @@ def looks_like_safetensors(path: str | os.PathLike) -> bool:
     return head[8:9] == b"{" and 2 <= n <= Path(path).stat().st_size - 8
 
 
-def _refused(path: Path, err: RefusedGlobalError) -> CheckpointError:
-    return CheckpointError(
+def _refused(path: Path, err: RefusedGlobalError) -> HostileCheckpointError:
+    return HostileCheckpointError(
         f"{path}: refused to load, the pickle needs the global '{err.global_name}', which is "
         "not on the allowlist of safe globals (the file may run code when unpickled).",
         details=["Only tensors, plain containers and OmegaConf configs are accepted."])
@@ -248,8 +248,8 @@ def _check_torch_zip(path: Path) -> None:
         raise CheckpointError(f"{path}: a corrupt zip archive ({e}).") from e
     records = {n.split("/", 1)[-1] for n in names}
     if "constants.pkl" in records:
-        raise CheckpointError(f"{path}: a TorchScript archive, not a checkpoint; refused "
-                              "(loading it would run TorchScript code).")
+        raise HostileCheckpointError(f"{path}: a TorchScript archive, not a checkpoint; "
+                                     "refused (loading it would run TorchScript code).")
     if "data.pkl" not in records:
         shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
         raise CheckpointError(f"{path}: a zip archive but not a PyTorch checkpoint (no data.pkl; "

@@ -14,7 +14,13 @@ import traceback
 import warnings
 
 from conformance import __version__
-from conformance.cli import checkpoint_commands, codec_commands, demo, golden_command
+from conformance.cli import (
+    checkpoint_commands,
+    codec_commands,
+    demo,
+    golden_command,
+    validate_command,
+)
 from conformance.errors import CheckpointWarning, ConformanceError, ExitCode
 
 __all__ = ["build_parser", "main"]
@@ -28,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version",
                         version=f"encodec-conformance {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    validate_command.add_parser(sub)
     golden_command.add_parser(sub)
     checkpoint_commands.add_parsers(sub)
     codec_commands.add_parsers(sub)

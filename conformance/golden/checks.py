@@ -25,6 +25,7 @@ from conformance.golden.runs import clip_audio, encode_decode
 from conformance.golden.thresholds import QUALITY_METRICS, speech_clips_of
 from conformance.model.encodec import EncodecModel
 from conformance.quality.metrics import MetricResult, compute_metrics, si_sdr
+from conformance.quality.plausibility import implausible
 from conformance.quality.thresholds import CheckOutcome, ThresholdSet
 from conformance.status import Status
 
@@ -125,11 +126,14 @@ class SensitivityRow:
     metrics: dict[str, float | None] = field(default_factory=dict)
     #: SI-SDR (dB) of this decode against the intact model's decode of the same clip
     regression_si_sdr: float | None = None
+    #: metric -> why its value cannot be trusted (`conformance.quality.plausibility`)
+    implausible: dict[str, str] = field(default_factory=dict)
 
     @property
     def caught(self) -> bool:
-        """True when at least one quality threshold fails."""
-        return any(o.status is Status.FAILED for o in self.outcomes)
+        """True when at least one quality threshold fails, or a metric is implausible (an
+        implausible value is never counted as a pass)."""
+        return any(o.status is Status.FAILED for o in self.outcomes) or bool(self.implausible)
 
     @property
     def caught_by_regression(self) -> bool:
@@ -169,7 +173,8 @@ def sensitivity_rows(family: str, model: EncodecModel, thresholds: ThresholdSet,
             reg = si_sdr(intact, out, model.sample_rate)
             rows.append(SensitivityRow(name, clip, bw, path, tuple(outcomes),
                                        {k: r.value for k, r in results.items()},
-                                       reg.value if reg.ok else None))
+                                       reg.value if reg.ok else None,
+                                       implausible(results, wav, out, model.sample_rate)))
     return rows
 
 

@@ -95,7 +95,8 @@ class FamilyReport:
                              "path": r.path, "caught": r.caught,
                              "caught_by_regression": r.caught_by_regression,
                              "regression_si_sdr": r.regression_si_sdr, "metrics": r.metrics,
-                             "shortfall": r.shortfall} for r in self.sensitivity],
+                             "shortfall": r.shortfall, "implausible": r.implausible}
+                            for r in self.sensitivity],
             "not_applicable": dict(self.not_applicable),
             "acceptance_floors": [{"clip": c, "metric": m, "observed": v, "floor": f,
                                    "met": ok} for c, m, v, f, ok in self.floors],
@@ -188,7 +189,8 @@ def format_sensitivity(family: str, rows: Sequence[SensitivityRow]) -> str:
              + " | thresholds failed (shortfall) | SI-SDR vs intact decode |",
              "|---|---|---|" + "---|" * len(QUALITY_METRICS) + "---|---|"]
     for r in rows:
-        caught = ", ".join(f"{m} ({s:.3f})" for m, s in r.shortfall.items())
+        caught = ", ".join([f"{m} ({s:.3f})" for m, s in r.shortfall.items()]
+                           + [f"{m} implausible" for m in r.implausible])
         if r.breaker == "intact":
             verdict = "none (passes)" if not r.caught else f"FAILS: {caught}"
         else:
@@ -196,8 +198,9 @@ def format_sensitivity(family: str, rows: Sequence[SensitivityRow]) -> str:
         reg = "n/a" if r.regression_si_sdr is None else f"{r.regression_si_sdr:.1f} dB"
         if r.breaker != "intact":
             reg += " (caught)" if r.caught_by_regression else " (NOT caught)"
-        lines.append(f"| {r.breaker} | {r.clip} | {r.path} | "
-                     + " | ".join(_fmt(r.metrics.get(m)) for m in QUALITY_METRICS)
+        cells = [_fmt(r.metrics.get(m)) + (" (implausible)" if m in r.implausible else "")
+                 for m in QUALITY_METRICS]
+        lines.append(f"| {r.breaker} | {r.clip} | {r.path} | " + " | ".join(cells)
                      + f" | {verdict} | {reg} |")
     return "\n".join(lines)
 

@@ -15,11 +15,95 @@ from typing import Any
 
 from conformance.errors import ConfigError
 
-__all__ = ["NORMS", "PAD_MODES", "EncodecConfig", "bandwidth_for_n_q", "chunk_overrun_length",
-           "n_q_for_bandwidth", "n_q_for_bandwidth_encodec_pypi", "validate"]
+__all__ = ["FIELD_KINDS", "LIMITS", "MAX_PARAMETERS", "NORMS", "PAD_MODES", "EncodecConfig",
+           "bandwidth_for_n_q", "chunk_overrun_length", "coerce_field", "n_q_for_bandwidth",
+           "n_q_for_bandwidth_encodec_pypi", "parameter_count", "validate"]
 
 NORMS = frozenset({"none", "weight_norm", "time_group_norm"})
 PAD_MODES = frozenset({"reflect", "constant", "replicate", "circular"})
+
+#: The type of each field: "int+" (>= 1), "int0" (>= 0), "ints" (a non-empty list of ints
+#: >= 1), "bool", "norm", "pad_mode", "unit" (a float in [0, 1]), "seconds" (> 0 or None),
+#: "kbps" (a list of floats > 0).
+FIELD_KINDS: dict[str, str] = {
+    "sample_rate": "int+", "channels": "int+", "dimension": "int+", "n_filters": "int+",
+    "n_residual_layers": "int0", "ratios": "ints", "kernel_size": "int+",
+    "last_kernel_size": "int+", "residual_kernel_size": "int+", "dilation_base": "int+",
+    "causal": "bool", "norm": "norm", "pad_mode": "pad_mode", "true_skip": "bool",
+    "compress": "int+", "lstm": "int0", "trim_right_ratio": "unit", "bins": "int+",
+    "n_q": "int+", "target_bandwidths": "kbps", "renormalize": "bool", "segment": "seconds",
+    "overlap": "unit",
+}
+#: Upper bounds far beyond any EnCodec, so a hostile config cannot ask for unbounded memory or
+#: time (the released models: 48 kHz, 2 channels, 128 dims, 64 filters, 2048 bins, 32 stages).
+LIMITS: dict[str, float] = {
+    "sample_rate": 1_000_000, "channels": 16, "dimension": 8192, "n_filters": 4096,
+    "n_residual_layers": 32, "ratios": 1024, "kernel_size": 1024, "last_kernel_size": 1024,
+    "residual_kernel_size": 1024, "dilation_base": 64, "compress": 1024, "lstm": 32,
+    "bins": 1 << 20, "n_q": 1024, "target_bandwidths": 1e6, "segment": 3600.0,
+}
+#: At most this many ratios.
+MAX_RATIOS = 16
+#: A config whose model would hold more parameters than this is refused (about 4 GB float32).
+MAX_PARAMETERS = 1_000_000_000
+
+
+def _is_int(v: Any) -> bool:
+    return (isinstance(v, int) and not isinstance(v, bool)) or (
+        isinstance(v, float) and math.isfinite(v) and v.is_integer())
+
+
+def coerce_field(name: str, value: Any, label: str | None = None) -> Any:
+    """`value` as field `name` holds it, or ConfigError naming the field (as `label`, e.g.
+    "config.json field upsampling_ratios") and what was expected."""
+    kind = FIELD_KINDS[name]
+    label = label or name
+    limit = LIMITS.get(name)
+
+    def bad(expected: str) -> ConfigError:
+        shown = repr(value)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        return ConfigError(f"{label}={shown}: must be {expected}")
+
+    if kind in ("int+", "int0"):
+        low = 1 if kind == "int+" else 0
+        if not _is_int(value) or value < low or (limit is not None and value > limit):
+            raise bad(f"an integer in [{low}, {int(limit):,}]" if limit else
+                      f"an integer >= {low}")
+        return int(value)
+    if kind == "ints":
+        if not isinstance(value, (list, tuple)) or not 1 <= len(value) <= MAX_RATIOS or not all(
+                _is_int(r) and 1 <= r <= limit for r in value):
+            raise bad(f"a list of 1 to {MAX_RATIOS} integers in [1, {int(limit):,}]")
+        return tuple(int(r) for r in value)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    if kind in ("norm", "pad_mode"):
+        allowed = NORMS if kind == "norm" else PAD_MODES
+        if not isinstance(value, str) or value not in allowed:
+            raise bad(f"one of {sorted(allowed)}")
+        return value
+    if kind == "unit":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                math.isfinite(value) and 0.0 <= value <= 1.0):
+            raise bad("a number in [0, 1]")
+        return float(value)
+    if kind == "seconds":
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                math.isfinite(value) and 0.0 < value <= limit):
+            raise bad(f"null or a number of seconds in (0, {limit:g}]")
+        return float(value)
+    if kind == "kbps":
+        if not isinstance(value, (list, tuple)) or len(value) > 1024 or not all(
+                not isinstance(b, bool) and isinstance(b, (int, float)) and math.isfinite(b)
+                and 0.0 < b <= limit for b in value):
+            raise bad(f"a list of bandwidths in (0, {limit:g}] kbps")
+        return tuple(float(b) for b in value)
+    raise AssertionError(kind)  # pragma: no cover - FIELD_KINDS covers every kind
 
 
 @dataclass(frozen=True)
@@ -58,10 +142,8 @@ class EncodecConfig:
     name: str = field(default="custom", compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "ratios", tuple(int(r) for r in self.ratios))
-        object.__setattr__(
-            self, "target_bandwidths", tuple(float(b) for b in self.target_bandwidths)
-        )
+        for name in FIELD_KINDS:
+            object.__setattr__(self, name, coerce_field(name, getattr(self, name)))
         if self.segment is None:  # overlap means nothing without chunks: one canonical value
             object.__setattr__(self, "overlap", 0.0)
         validate(self)
@@ -143,16 +225,8 @@ def validate(cfg: EncodecConfig) -> None:
         if not cond:
             raise ConfigError(msg)
 
-    for name in ("sample_rate", "channels", "dimension", "n_filters", "kernel_size",
-                 "last_kernel_size", "residual_kernel_size", "dilation_base", "compress",
-                 "bins", "n_q"):
-        v = getattr(cfg, name)
-        need(isinstance(v, int) and not isinstance(v, bool) and v >= 1,
-             f"{name}={v!r}: must be a positive integer")
-    need(cfg.n_residual_layers >= 0, f"n_residual_layers={cfg.n_residual_layers}: must be >= 0")
-    need(cfg.lstm >= 0, f"lstm={cfg.lstm}: must be >= 0")
-    need(len(cfg.ratios) >= 1, "ratios=(): at least one ratio is needed")
-    need(all(r >= 1 for r in cfg.ratios), f"ratios={cfg.ratios}: every ratio must be >= 1")
+    for name in FIELD_KINDS:  # types and bounds (a no-op for a constructed config)
+        coerce_field(name, getattr(cfg, name))
     need(_is_pow2(cfg.bins), f"bins={cfg.bins}: must be a power of two (codes are packed in "
          f"log2(bins) bits)")
     need(cfg.norm in NORMS, f"norm={cfg.norm!r}: must be one of {sorted(NORMS)}")
@@ -185,6 +259,22 @@ def validate(cfg: EncodecConfig) -> None:
         need(cfg.segment > 0, f"segment={cfg.segment}: must be > 0 seconds or None")
         need(0.0 <= cfg.overlap < 1.0, f"overlap={cfg.overlap}: must be in [0, 1)")
         need(cfg.segment_length >= 1, f"segment={cfg.segment}: shorter than one sample")
+    need(cfg.n_filters * 2 ** len(cfg.ratios) <= 1 << 16,
+         f"n_filters={cfg.n_filters} with {len(cfg.ratios)} ratios: the widest layer would "
+         f"have {cfg.n_filters * 2 ** len(cfg.ratios)} channels (at most 65536)")
+    need(math.prod(cfg.ratios) <= 1 << 24, f"ratios={list(cfg.ratios)}: a hop of "
+         f"{math.prod(cfg.ratios)} samples (at most {1 << 24})")
+    count = parameter_count(cfg)
+    need(count <= MAX_PARAMETERS, f"the config describes a model of {count:,} parameters "
+         f"({count * 4 / 1e9:.1f} GB float32), more than the {MAX_PARAMETERS:,} this tool "
+         "builds: check n_filters, dimension, bins, n_q, the kernel sizes and the ratios")
+
+
+def parameter_count(cfg: EncodecConfig) -> int:
+    """Number of values in the model's state dict (parameters and codebook buffers)."""
+    from conformance.checkpoints.keymap import expected_keys
+
+    return sum(math.prod(shape) for shape in expected_keys(cfg).values())
 
 
 def chunk_overrun_length(segment_length: int, stride: int, hop: int) -> int | None:

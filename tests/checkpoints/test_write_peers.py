@@ -20,14 +20,16 @@ from tests.helpers import signal
 pytestmark = [pytest.mark.peers, pytest.mark.usefixtures("no_grad")]
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("encodec")
-peers = pytest.importorskip("conformance.testing.peers")
+
+from conformance.adapters.encodec_package import EncodecPackageAdapter  # noqa: E402
+from conformance.adapters.transformers import TransformersAdapter, encode_chunks  # noqa: E402
 
 FAMILIES = [small(name, dimension=16) for name in
             ("encodec_24khz", "encodec_48khz", "encodec_32khz")]
 
 
 def _hf_codes(hf_model, wav, bw):
-    return torch.cat(peers.hf_encode_chunks(hf_model, wav, bw)[1], dim=-1)
+    return torch.cat([c for c, _ in encode_chunks(hf_model, wav, bw)[1]], dim=-1)
 
 
 def _check_hf_dir(directory, model, cfg):
@@ -67,16 +69,15 @@ def test_converted_th_loads_strictly_in_encodec(tmp_path, cfg):
     model = random_model(cfg, seed=4)
     src = write_audiocraft(tmp_path / "ac.th", cfg, model.state_dict())
     convert(src, tmp_path / "out.th", "encodec")
-    orig = peers.OriginalPeer(model)  # the architecture as the encodec package builds it
+    orig = EncodecPackageAdapter.from_model(model)  # the package's own architecture
     state = torch.load(tmp_path / "out.th", map_location="cpu", weights_only=True)
     for p in orig.model.parameters():
         p.data.zero_()
     orig.model.load_state_dict(state, strict=True)
     wav = signal(1, cfg.channels, cfg.hop_length * 13 + 1, seed=2)
     for bw in cfg.bandwidths:
-        n_q = model.n_q_for_bandwidth(bw)
-        theirs = orig.run(wav, n_q)
-        assert torch.equal(torch.cat(theirs.codes, -1), model.encode(wav, bw).codes)
+        theirs = orig.encode(wav, bw)
+        assert torch.equal(torch.cat([c for c, _ in theirs], -1), model.encode(wav, bw).codes)
 
 
 def test_transformers_save_pretrained_output_loads_here(tmp_path):
@@ -84,7 +85,7 @@ def test_transformers_save_pretrained_output_loads_here(tmp_path):
     in transformers."""
     cfg = FAMILIES[1]
     model = random_model(cfg, seed=6)
-    hf = peers.HFPeer(model).model
+    hf = TransformersAdapter.from_model(model).model
     for safe in (True, False):
         out = tmp_path / f"hf_{safe}"
         hf.save_pretrained(out, safe_serialization=safe)
@@ -100,7 +101,7 @@ def test_encodec_package_th_loads_here(tmp_path):
     (`encodec_24khz-<sha8>.th`) loads by file name alone and gives the package's codes."""
     cfg = FAMILIES[0]
     model = random_model(cfg, seed=8)
-    orig = peers.OriginalPeer(model)
+    orig = EncodecPackageAdapter.from_model(model)
     tmp = tmp_path / "tmp.th"
     torch.save(orig.model.state_dict(), tmp)
     named = tmp_path / f"encodec_24khz-{sha256_file(tmp)[:8]}.th"
@@ -109,8 +110,9 @@ def test_encodec_package_th_loads_here(tmp_path):
     assert loaded.config == cfg
     wav = signal(1, 1, 4000, seed=9)
     for bw in cfg.bandwidths:
-        theirs = orig.run(wav, model.n_q_for_bandwidth(bw))
-        assert torch.equal(loaded.model.encode(wav, bw).codes, torch.cat(theirs.codes, -1))
+        theirs = orig.encode(wav, bw)
+        assert torch.equal(loaded.model.encode(wav, bw).codes,
+                           torch.cat([c for c, _ in theirs], -1))
 
 
 def test_hub_style_dead_shortcuts_give_transformers_codes(tmp_path):
