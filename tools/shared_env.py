@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".tox" / ".venv-shared"
-EXTRAS = "test,peers,metrics"
+EXTRAS = "test,peers,metrics,report"
 
 
 def _stamp() -> str:

@@ -15,6 +15,7 @@ import warnings
 
 from conformance import __version__
 from conformance.cli import (
+    bench_command,
     checkpoint_commands,
     codec_commands,
     demo,
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
                         version=f"encodec-conformance {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     validate_command.add_parser(sub)
+    bench_command.add_parser(sub)
     golden_command.add_parser(sub)
     checkpoint_commands.add_parsers(sub)
     codec_commands.add_parsers(sub)

@@ -215,6 +215,16 @@ class EncodecModel(nn.Module):
         encoded = self.encode(wav, bandwidth, n_q=n_q)
         return self.decode(encoded)[..., : wav.shape[-1]]
 
+    def for_inference(self, dtype: torch.dtype | None = None, compile: bool = False,
+                      device: torch.device | str | None = None, **options):
+        """A fast inference copy of this model (`conformance.model.inference.InferenceModel`):
+        the same encode/decode API, weight norm folded, fused decoder layers; `dtype=
+        torch.bfloat16` decodes in reduced precision. Nothing is shared with this model."""
+        from conformance.model.inference import InferenceModel
+
+        return InferenceModel.from_model(self, dtype=dtype, compile=compile, device=device,
+                                         **options)
+
     # ----------------------------------------------------------------------- latent path
     def decode_latents(self, z: torch.Tensor, mean: torch.Tensor | float | None = None,
                        std: torch.Tensor | float | None = None,

@@ -41,8 +41,8 @@ def _subcommands() -> list[str]:
 
 
 def test_the_subcommands_are_the_documented_ones():
-    assert _subcommands() == ["convert", "decode", "demo", "encode", "export", "golden",
-                              "inspect"]
+    assert _subcommands() == ["bench", "convert", "decode", "demo", "encode", "export",
+                              "golden", "inspect", "validate"]
 
 
 @pytest.mark.parametrize("command", _subcommands())
