@@ -2,7 +2,8 @@
 
     pytest --encodec-checkpoint PATH_OR_HUB_NAME [--encodec-checkpoint ...]
     pytest --encodec-impl MODULE:FACTORY [--encodec-family encodec_24khz] [--encodec-tolerance bf16]
-           [--encodec-xfails FILE] [--encodec-thresholds FILE] [-k impl.codes] [-n auto]
+           [--encodec-xfails FILE] [--encodec-thresholds FILE] [--encodec-strict-layouts]
+           [-k impl.codes] [-n auto]
 
 With either option the plugin collects the packaged checks (`conformance/checks/
 pytest_checks.py`) from any directory -- only them when no test path is given on the command
@@ -17,6 +18,7 @@ same engine runs `encodec-conformance validate`.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,9 @@ def pytest_addoption(parser: Any) -> None:
                     "--encodec-checkpoint, the family whose thresholds apply")
     group.addoption("--encodec-tolerance", default="fp32", choices=sorted(TOLERANCES),
                     help="precision profile of --encodec-impl (default fp32)")
+    group.addoption("--encodec-strict-layouts", action="store_true",
+                    help="an exception on an edge chunk layout (chunk_overrun, partial_chunks) "
+                    "is an error instead of 'not applicable'")
     group.addoption("--encodec-xfails", metavar="FILE",
                     help="expected failures, one 'check-id-pattern  reason' per line")
     group.addoption("--encodec-thresholds", metavar="FILE",
@@ -98,8 +103,9 @@ def _build(config: Any) -> dict[str, Any]:
                                            family=families[0] if families else None))
     for spec in config.getoption("encodec_impl") or []:
         for family in families or FAMILIES:
-            subjects.append(implementation_subject(spec, family,
-                                                   config.getoption("encodec_tolerance")))
+            subjects.append(implementation_subject(
+                spec, family, config.getoption("encodec_tolerance"),
+                strict_layouts=config.getoption("encodec_strict_layouts")))
     for s in subjects:
         s.expected.add(xfails, str(xfails_path))
     items = []
@@ -108,7 +114,20 @@ def _build(config: Any) -> dict[str, Any]:
             label = f"{s.name.split('@')[-1]}-{case.check.id}" + "".join(
                 f"-{part}" for part in case.case if part != s.name.split("@")[-1])
             items.append((label, s, case))
+    _warn_stale(xfails, str(xfails_path), [case.id for _, _, case in items])
     return {"subjects": subjects, "items": items}
+
+
+def _warn_stale(entries: dict[str, str], source: str, ids: list[str]) -> None:
+    """An xfails entry that names no collected case is stale (a typo, or a check renamed):
+    say so at collection time, which also reaches the summary under xdist."""
+    from conformance.checks.expected import id_matches
+
+    for pattern in entries:
+        if not any(id_matches(pattern, i) for i in ids):
+            warnings.warn(pytest.PytestWarning(
+                f"{source}: expected-failure entry {pattern!r} matches no check case"),
+                stacklevel=2)
 
 
 def pytest_generate_tests(metafunc: Any) -> None:
@@ -124,8 +143,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any)
     state = getattr(config, _KEY, None)
     if not state:
         return
-    unmatched = sorted({u for s in state["subjects"] for u in s.expected.unmatched()
-                        if "(adapter " not in u})
+    from conformance.checks.expected import unmatched_entries
+
+    unmatched = [u for u in unmatched_entries([s.expected for s in state["subjects"]])
+                 if "(adapter " not in u]
     if unmatched and not hasattr(config, "workerinput"):
         terminalreporter.write_sep("-", "encodec-conformance: expected-failure entries that "
                                    "matched nothing")

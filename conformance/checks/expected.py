@@ -1,9 +1,10 @@
 """Expected failures as data: `check-id-pattern  reason` lines (a file given with
 `--encodec-xfails` / `validate --xfails`) and an adapter's own `expected_failures`.
 
-A pattern is matched with `fnmatch` against the full outcome id, e.g.
-`impl.codes[encodec_48khz-chunk_overrun-*]` or `audio.quality[*-1.5kbps]`; a pattern that is a
-bare check id also matches every case of that check. An entry that matches nothing is
+A pattern is matched against the full outcome id with two wildcards, `*` (any run of
+characters) and `?` (one character); brackets are literal, since every case id has them: e.g.
+`impl.codes[encodec_48khz-chunk_overrun-*]` or `audio.quality[*-1.5kbps]`. A pattern that is
+a bare check id, or an area followed by `.*`, also matches every case of its checks. An entry that matches nothing is
 reported, so stale entries are noticed.
 """
 
@@ -16,7 +17,16 @@ from pathlib import Path
 
 from conformance.errors import InvalidArgument
 
-__all__ = ["ExpectedFailures", "parse_xfails"]
+__all__ = ["ExpectedFailures", "id_matches", "parse_xfails", "unmatched_entries"]
+
+
+def id_matches(pattern: str, outcome_id: str) -> bool:
+    """Whether `outcome_id` matches `pattern` (`*` and `?` are wildcards, brackets literal;
+    a bare check id matches every case of that check)."""
+    if pattern == outcome_id.split("[", 1)[0]:
+        return True
+    literal = "".join({"[": "[[]", "]": "[]]"}.get(ch, ch) for ch in pattern)
+    return fnmatch.fnmatchcase(outcome_id, literal)
 
 
 @dataclass
@@ -34,9 +44,8 @@ class ExpectedFailures:
 
     def match(self, outcome_id: str) -> str | None:
         """The reason of the first entry matching `outcome_id`, or None."""
-        check = outcome_id.split("[", 1)[0]
         for pattern, reason in self.entries.items():
-            if fnmatch.fnmatchcase(outcome_id, pattern) or pattern == check:
+            if id_matches(pattern, outcome_id):
                 self.used.add(pattern)
                 return reason
         return None
@@ -44,6 +53,14 @@ class ExpectedFailures:
     def unmatched(self) -> list[str]:
         """`pattern (source)` for every entry that matched no outcome."""
         return [f"{p} ({self.sources.get(p, '?')})" for p in self.entries if p not in self.used]
+
+
+def unmatched_entries(tables: list[ExpectedFailures]) -> list[str]:
+    """`pattern (source)` for every entry that matched no outcome in any of `tables` (one
+    xfails file applies to every subject: an entry is stale only if no subject used it)."""
+    used = {p for t in tables for p in t.used}
+    return sorted({f"{p} ({t.sources.get(p, '?')})" for t in tables for p in t.entries
+                   if p not in used})
 
 
 def parse_xfails(path: str | Path) -> dict[str, str]:

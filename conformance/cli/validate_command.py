@@ -4,12 +4,12 @@ implementation, print a summary, write JSON; exit 0 conformant, 1 not, 2 refused
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
+from conformance.checks.expected import id_matches
 from conformance.checks.tolerance import TOLERANCES
 from conformance.cli.options import add_load_options, parse_sets
 from conformance.fileio import atomic_write_text
@@ -29,6 +29,7 @@ def _progress_bar(total: int, enabled: bool):
 def run_validation(paths: list[str], *, impl: str | None = None, families: list[str] | None = None,
                    tolerance: str = "fp32", thresholds: str | None = None,
                    xfails: str | None = None, select: list[str] | None = None,
+                   strict_layouts: bool = False,
                    load_options: dict[str, Any] | None = None, progress: bool = False
                    ) -> tuple[dict[str, Any], list[Any]]:
     """Run the checks and return (the JSON report, the subjects)."""
@@ -45,7 +46,8 @@ def run_validation(paths: list[str], *, impl: str | None = None, families: list[
 
     load_options = dict(load_options or {})
     if impl is not None:
-        subjects = [implementation_subject(impl, f, tolerance) for f in (families or FAMILIES)]
+        subjects = [implementation_subject(impl, f, tolerance, strict_layouts=strict_layouts)
+                    for f in (families or FAMILIES)]
     elif not paths:
         subjects = golden_subjects(families)
     else:
@@ -62,8 +64,7 @@ def run_validation(paths: list[str], *, impl: str | None = None, families: list[
         s.expected.add(entries, str(xfails))
 
     def keep(case: Any) -> bool:
-        return not select or any(fnmatch.fnmatchcase(case.id, p) or case.check.id == p
-                                 or case.check.id.startswith(p.rstrip("*"))
+        return not select or any(id_matches(p, case.id) or p == case.check.area
                                  for p in select)
 
     total = sum(1 for s in subjects for c in plan(s) if keep(c))
@@ -84,7 +85,8 @@ def run_validation(paths: list[str], *, impl: str | None = None, families: list[
                 close()
     options = {"paths": paths or "bundled golden checkpoints", "impl": impl,
                "families": families, "tolerance": tolerance, "thresholds": thresholds,
-               "xfails": xfails, "select": select, **load_options}
+               "xfails": xfails, "select": select, "strict_layouts": strict_layouts,
+               **load_options}
     return build_report(subjects, options), subjects
 
 
@@ -99,6 +101,7 @@ def _validate(args: argparse.Namespace) -> int:
     report, _ = run_validation(
         args.paths, impl=args.impl, families=args.family, tolerance=args.tolerance,
         thresholds=args.thresholds, xfails=args.xfails, select=args.check,
+        strict_layouts=args.strict_layouts,
         load_options=load_options,
         progress=sys.stderr.isatty() and not args.no_progress)
     print(format_summary(report, all_outcomes=args.all))
@@ -127,10 +130,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tolerance", default="fp32", choices=sorted(TOLERANCES),
                    help="precision profile of --impl (default fp32: identical codes, decodes "
                    "within 1e-4)")
+    p.add_argument("--strict-layouts", action="store_true",
+                   help="with --impl: an exception on an edge chunk layout (chunk_overrun, "
+                   "partial_chunks, where the original package or transformers raise too) "
+                   "counts as an error instead of 'not applicable'")
     p.add_argument("--thresholds", help="YAML/JSON thresholds file for the audio checks")
     p.add_argument("--xfails", help="expected failures: 'check-id-pattern  reason' per line")
     p.add_argument("--check", action="append", metavar="PATTERN",
-                   help="only checks whose id matches (fnmatch; a bare area or check id "
+                   help="only checks whose id matches (* and ? wildcards, brackets literal; a bare area or check id "
                    "selects all its cases; repeatable)")
     p.add_argument("--json", type=Path, help="write the report as JSON (schema: "
                    "conformance/checks/report.schema.json)")

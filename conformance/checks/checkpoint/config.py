@@ -51,8 +51,11 @@ def check_consistent(ctx: CheckpointContext, case: tuple[str, ...]):
         return blocked
     stage = ctx.resolved()
     if isinstance(stage.error, ConfigConflictError):
-        return failed("config.consistent", case, stage.error.message,
-                      details={"contradictions": stage.error.details},
+        found = list(stage.error.details)
+        reason = "; ".join(found[:3]) + (f"; and {len(found) - 3} more" if len(found) > 3
+                                         else "") if found else stage.error.message
+        return failed("config.consistent", case, reason,
+                      details={"contradictions": found},
                       observed=stage.error.details, expected="the values the weights imply",
                       reproduce=_reproduce(ctx))
     if not stage.ok:

@@ -75,7 +75,10 @@ def check_keys(ctx: CheckpointContext, case: tuple[str, ...]):
     named = ctx.named()
     if not named.ok:
         report = getattr(named.error, "report", None)
-        return failed("load.keys", case, named.error.message,
+        # the first hint says why nothing could be named (e.g. a wrapper prefix); the report's
+        # head line only counts the problems
+        reason = report.hints[0] if report is not None and report.hints else named.error.message
+        return failed("load.keys", case, reason,
                       details=report.to_dict() if report else {}, reproduce=_reproduce(ctx))
     if not ctx.inferred().ok or not ctx.resolved().ok:
         return not_applicable("load.keys", case, "no config could be resolved to check the "

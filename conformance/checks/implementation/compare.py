@@ -84,6 +84,9 @@ def compare_audio(got: torch.Tensor, want: torch.Tensor, tol: Tolerance) -> Mism
     if tuple(got.shape) != tuple(want.shape):
         return (f"audio.shape={tuple(got.shape)}, but should be {tuple(want.shape)}",
                 tuple(got.shape), tuple(want.shape))
+    if got.dtype != want.dtype:
+        return (f"audio.dtype={got.dtype}, but should be {want.dtype} (the reference's)",
+                str(got.dtype), str(want.dtype))
     if not bool(torch.isfinite(got).all()):
         return ("the audio holds NaN or inf", "non-finite samples", "finite samples")
     if tol.decode_atol is not None:

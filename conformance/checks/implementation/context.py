@@ -30,7 +30,7 @@ from conformance.golden.bundle import FAMILIES, GoldenCheckpoint, golden_checkpo
 from conformance.model.config import EncodecConfig
 
 __all__ = ["ImplementationContext", "first_overrun_length", "golden_weights", "overruns",
-           "signal_names", "test_signal"]
+           "partial_chunks", "signal_names", "test_signal"]
 
 
 def overruns(cfg: EncodecConfig, length: int) -> bool:
@@ -44,6 +44,15 @@ def overruns(cfg: EncodecConfig, length: int) -> bool:
     return max(ends[:-1]) > ends[-1]
 
 
+def partial_chunks(cfg: EncodecConfig, length: int) -> int:
+    """How many chunks of a `length`-sample input are shorter than a segment (0 for a model
+    that does not chunk)."""
+    seg, stride = cfg.segment_length, cfg.segment_stride
+    if seg is None:
+        return 0
+    return sum(1 for s in range(0, length, stride) if length - s < seg)
+
+
 def first_overrun_length(cfg: EncodecConfig) -> int | None:
     """The shortest two-chunk input length that `overruns`, or None."""
     if cfg.segment_length is None:
@@ -55,9 +64,12 @@ def first_overrun_length(cfg: EncodecConfig) -> int | None:
 
 def signal_names(cfg: EncodecConfig) -> list[str]:
     """The signals the implementation checks run on, for a config."""
-    names = ["speech", "music", "silence", "impulses", "clipping", "short", "odd_length"]
+    names = ["speech", "music", "silence", "impulses", "clipping", "loud", "short",
+             "odd_length", "long"]
     if first_overrun_length(cfg) is not None:
         names.append("chunk_overrun")
+    if cfg.segment_length is not None and cfg.segment_stride < cfg.segment_length:
+        names.append("partial_chunks")
     return names
 
 
@@ -75,6 +87,18 @@ def test_signal(cfg: EncodecConfig, name: str) -> torch.Tensor:
         return generate(name, sr, ch)[:, : sr // 2].contiguous()
     if name == "clipping":
         return generate("clipping", sr, ch)[:, : sr // 2].contiguous()
+    if name == "loud":  # 6 dB over full scale: valid input that must not be clamped
+        speech = test_signal(cfg, "speech")[:, : sr // 2]
+        return (speech * (2.0 / float(speech.abs().max()))).contiguous()
+    if name == "long":  # three chunks or more (the third one partial), an odd length
+        length = (2 * cfg.segment_stride + cfg.segment_length // 2 + 37
+                  if cfg.segment_length is not None else int(2.5 * sr) + 37)
+        speech = test_signal(cfg, "speech")
+        return speech.repeat(1, -(-length // speech.shape[-1]))[:, :length].contiguous()
+    if name == "partial_chunks":  # the last two chunks shorter than a segment, ragged
+        length = 2 * cfg.segment_stride + 1
+        speech = test_signal(cfg, "speech")
+        return speech.repeat(1, -(-length // speech.shape[-1]))[:, :length].contiguous()
     if name == "short":
         return test_signal(cfg, "speech")[:, : max(2, hop - 7)].contiguous()
     if name == "odd_length":
@@ -106,6 +130,8 @@ class ImplementationContext:
     factory: Any
     tolerance: Tolerance | str = "fp32"
     workdir: Path | None = None
+    #: whether an exception on an edge chunk layout (`checks.EDGE_LAYOUTS`) is an error
+    strict_layouts: bool = False
     _frames: dict[tuple[str, str, float], Frames] = field(default_factory=dict, repr=False)
     _decodes: dict[tuple[str, str, float], torch.Tensor] = field(default_factory=dict,
                                                                  repr=False)
