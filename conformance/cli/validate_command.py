@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from conformance.checks.checkpoint.context import EXCERPT_SECONDS
 from conformance.checks.expected import id_matches
 from conformance.checks.tolerance import TOLERANCES
 from conformance.cli.options import add_load_options, parse_sets
@@ -29,10 +30,11 @@ def _progress_bar(total: int, enabled: bool):
 def run_validation(paths: list[str], *, impl: str | None = None, families: list[str] | None = None,
                    tolerance: str = "fp32", thresholds: str | None = None,
                    xfails: str | None = None, select: list[str] | None = None,
-                   strict_layouts: bool = False,
+                   strict_layouts: bool = False, excerpt_seconds: float = 0.0,
                    load_options: dict[str, Any] | None = None, progress: bool = False
                    ) -> tuple[dict[str, Any], list[Any]]:
-    """Run the checks and return (the JSON report, the subjects)."""
+    """Run the checks and return (the JSON report, the subjects). With `excerpt_seconds`,
+    the audio checks keep excerpts of the inputs and decodes for the HTML report."""
     from conformance.checks.engine import (
         checkpoint_subject,
         golden_subjects,
@@ -46,14 +48,18 @@ def run_validation(paths: list[str], *, impl: str | None = None, families: list[
 
     load_options = dict(load_options or {})
     if impl is not None:
+        from conformance.adapters.protocol import load_factory
+
+        load_factory(impl)  # a spec that names no factory is a bad argument: exit 2
         subjects = [implementation_subject(impl, f, tolerance, strict_layouts=strict_layouts)
                     for f in (families or FAMILIES)]
     elif not paths:
-        subjects = golden_subjects(families)
+        subjects = golden_subjects(families, excerpt_seconds=excerpt_seconds)
     else:
         ts = load_thresholds(thresholds) if thresholds else load_thresholds()
         family = families[0] if families else None
-        subjects = [checkpoint_subject(p, thresholds=ts, family=family, **load_options)
+        subjects = [checkpoint_subject(p, thresholds=ts, family=family,
+                                       excerpt_seconds=excerpt_seconds, **load_options)
                     for p in paths]
     if thresholds and impl is None and not paths:
         ts = load_thresholds(thresholds)
@@ -98,16 +104,26 @@ def _validate(args: argparse.Namespace) -> int:
         load_options = {"format": args.format, "config_path": args.config,
                         "preset": args.preset, "overrides": parse_sets(args.set),
                         "ignore_dead_shortcuts": not args.strict_extra}
-    report, _ = run_validation(
+    if args.html:  # before the run: a missing extra should not cost a validation
+        from conformance.reporting.plots import require_matplotlib
+
+        require_matplotlib()
+    report, subjects = run_validation(
         args.paths, impl=args.impl, families=args.family, tolerance=args.tolerance,
         thresholds=args.thresholds, xfails=args.xfails, select=args.check,
         strict_layouts=args.strict_layouts,
+        excerpt_seconds=EXCERPT_SECONDS if args.html else 0.0,
         load_options=load_options,
         progress=sys.stderr.isatty() and not args.no_progress)
     print(format_summary(report, all_outcomes=args.all))
     if args.json:
         atomic_write_text(args.json, json.dumps(report, indent=1) + "\n")
         print(f"wrote {args.json}", file=sys.stderr)
+    if args.html:
+        from conformance.reporting.html import write_html_report
+
+        write_html_report(args.html, report, subjects)
+        print(f"wrote {args.html}", file=sys.stderr)
     return int(report["exit_code"])
 
 
@@ -141,6 +157,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "selects all its cases; repeatable)")
     p.add_argument("--json", type=Path, help="write the report as JSON (schema: "
                    "conformance/checks/report.schema.json)")
+    p.add_argument("--html", type=Path, help="also write a self-contained HTML report: "
+                   "verdict, checks, metrics against thresholds, spectrograms and audio "
+                   f"excerpts ({EXCERPT_SECONDS:g} s) of the run's own decodes (needs the "
+                   "report extra: matplotlib)")
     p.add_argument("--all", action="store_true", help="list every outcome, not only those "
                    "that did not pass")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

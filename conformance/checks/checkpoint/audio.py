@@ -61,6 +61,7 @@ def _metrics(ctx: CheckpointContext, clip: str, bw: float):
         _, out = ctx.decode(clip, bw)
         results = compute_metrics(wav, out, ctx.config.sample_rate, list(QUALITY_METRICS))
         cache[(clip, bw)] = (results, implausible(results, wav, out, ctx.config.sample_rate))
+        ctx.keep_excerpt(clip, bw, wav, out)  # for the HTML report, when it asks for them
     return cache[(clip, bw)]
 
 

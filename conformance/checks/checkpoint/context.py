@@ -31,7 +31,8 @@ from conformance.model.encodec import EncodecModel
 from conformance.model.presets import PRESETS
 from conformance.quality.thresholds import ThresholdSet
 
-__all__ = ["AUDIO_CLIPS", "CLIP_SECONDS", "CheckpointContext", "Stage", "released_family"]
+__all__ = ["AUDIO_CLIPS", "CLIP_SECONDS", "EXCERPT_SECONDS", "CheckpointContext", "Excerpt",
+           "Stage", "released_family"]
 
 #: The clips the audio checks decode (speech first: the thresholds are speech measures).
 AUDIO_CLIPS: tuple[str, ...] = ("speech_female_16k_cmu_arctic_slt_a0009",
@@ -40,6 +41,32 @@ AUDIO_CLIPS: tuple[str, ...] = ("speech_female_16k_cmu_arctic_slt_a0009",
                                 "music_tabla_loop_44k_sonicpi")
 #: Length each clip is cut to (the speech clips are 3-4 s; the music clips 10 s).
 CLIP_SECONDS = 4.0
+#: Length of the excerpts kept for the HTML report (`CheckpointContext.excerpt_seconds`).
+EXCERPT_SECONDS = 2.5
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    """The same window of a reference clip (`input`) and of its decode at `bandwidth` kbps
+    (`decode`), both [C, T] float32 at `sample_rate`, starting `start` seconds into the clip."""
+
+    clip: str
+    bandwidth: float
+    sample_rate: int
+    start: float
+    input: torch.Tensor
+    decode: torch.Tensor
+
+
+def _loudest_start(wav: torch.Tensor, length: int) -> int:
+    """The start of the `length`-sample window of `wav` [C, T] with the most energy (searched
+    in steps of an eighth of the window)."""
+    if wav.shape[-1] <= length:
+        return 0
+    energy = torch.cat([torch.zeros(1, dtype=torch.float64),
+                        wav.double().pow(2).sum(0).cumsum(0)])
+    starts = torch.arange(0, wav.shape[-1] - length + 1, max(1, length // 8))
+    return int(starts[int((energy[starts + length] - energy[starts]).argmax())])
 
 
 @dataclass
@@ -83,9 +110,11 @@ class CheckpointContext:
     clip_seconds: float = CLIP_SECONDS
     workdir: Path | None = None
     ignore_dead_shortcuts: bool = True
+    excerpt_seconds: float = 0.0
     _stages: dict[str, Stage] = field(default_factory=dict, repr=False)
     _decodes: dict[tuple[str, float], tuple[Any, torch.Tensor]] = field(default_factory=dict,
                                                                          repr=False)
+    _excerpts: dict[tuple[str, float], Excerpt] = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
@@ -191,6 +220,34 @@ class CheckpointContext:
             self._decodes[key] = encode_decode(self.model().value, self.clip(clip),
                                                float(bandwidth))
         return self._decodes[key]
+
+    def keep_excerpt(self, clip: str, bandwidth: float, wav: torch.Tensor,
+                     decode: torch.Tensor) -> None:
+        """Keep `excerpt_seconds` of `wav` and of its `decode` at `bandwidth` for the HTML
+        report (nothing when `excerpt_seconds` is 0): the loudest window of the input, the
+        same for every bandwidth of a clip. Memory stays bounded: one input window per clip
+        and one decode window per (clip, bandwidth), copied out of the full signals."""
+        key = (clip, float(bandwidth))
+        if self.excerpt_seconds <= 0 or key in self._excerpts:
+            return
+        rate = self.config.sample_rate
+        length = min(wav.shape[-1], max(1, int(round(self.excerpt_seconds * rate))))
+        same = next((e for e in self._excerpts.values() if e.clip == clip), None)
+        if same is not None:
+            start, window = int(round(same.start * rate)), same.input
+        else:
+            start = _loudest_start(wav, length)
+            window = wav[..., start:start + length].detach().float().cpu().clone()
+        self._excerpts[key] = Excerpt(
+            clip, float(bandwidth), rate, start / rate, window,
+            decode[..., start:start + length].detach().float().cpu().clone())
+
+    @property
+    def excerpts(self) -> list[Excerpt]:
+        """The kept excerpts, by clip (in `AUDIO_CLIPS` order) and bandwidth."""
+        order = {c: i for i, c in enumerate(AUDIO_CLIPS)}
+        return sorted(self._excerpts.values(),
+                      key=lambda e: (order.get(e.clip, len(order)), e.clip, e.bandwidth))
 
     def edge_clip(self, signal: str) -> str:
         """The generated signal's clip name at this model's channel count."""
