@@ -4,6 +4,7 @@
     pytest --encodec-impl MODULE:FACTORY [--encodec-family encodec_24khz] [--encodec-tolerance bf16]
            [--encodec-xfails FILE] [--encodec-thresholds FILE] [--encodec-strict-layouts]
            [-k impl.codes] [-n auto]
+    pytest --encodec-checkpoint PATH --encodec-audio DIR [--encodec-audio-thresholds FILE] [-n auto]
 
 With either option the plugin collects the packaged checks (`conformance/checks/
 pytest_checks.py`) from any directory -- only them when no test path is given on the command
@@ -14,6 +15,11 @@ clip or bandwidth. A failure prints what was observed, what was expected, and a 
 reproduces it; `not_applicable` and `not_computed` outcomes are skips with their reason; an
 expected failure (the xfails file or the adapter's own `expected_failures`) is an xfail. The
 same engine runs `encodec-conformance validate`.
+
+With `--encodec-audio DIR` (and one `--encodec-checkpoint`), the plugin collects one test per
+audio file below DIR instead of the checkpoint checks (`conformance/corpus/pytest_audio.py`),
+with the file's path relative to DIR as its id: each file is evaluated as `validate --audio`
+evaluates it and fails when a metric is worse than the corpus's worst-5 % limit.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ __all__ = ["pytest_addoption", "pytest_configure", "pytest_generate_tests",
            "pytest_terminal_summary"]
 
 _CHECKS_MODULE = Path(__file__).resolve().parent / "checks" / "pytest_checks.py"
+_AUDIO_MODULE = Path(__file__).resolve().parent / "corpus" / "pytest_audio.py"
 _KEY = "_encodec_conformance"
 
 
@@ -54,11 +61,18 @@ def pytest_addoption(parser: Any) -> None:
                     help="expected failures, one 'check-id-pattern  reason' per line")
     group.addoption("--encodec-thresholds", metavar="FILE",
                     help="YAML/JSON thresholds for the audio checks of --encodec-checkpoint")
+    group.addoption("--encodec-audio", metavar="DIR",
+                    help="one test per audio file below DIR (ids: relative paths) for the one "
+                    "--encodec-checkpoint, instead of its checks")
+    group.addoption("--encodec-audio-thresholds", metavar="FILE",
+                    help="corpus thresholds (YAML/JSON) whose worst-5 %% limits each file of "
+                    "--encodec-audio must meet (default: the family's derived ones)")
 
 
 def _wanted(config: Any) -> bool:
     return bool(config.getoption("encodec_checkpoint", default=None)
-                or config.getoption("encodec_impl", default=None))
+                or config.getoption("encodec_impl", default=None)
+                or config.getoption("encodec_audio", default=None))
 
 
 def pytest_configure(config: Any) -> None:
@@ -71,11 +85,14 @@ def pytest_configure(config: Any) -> None:
     config.addinivalue_line("markers", "encodec_check: a packaged conformance check")
     if not _wanted(config):
         return
+    modules = [str(_AUDIO_MODULE)] if config.getoption("encodec_audio", default=None) else []
+    if config.getoption("encodec_impl", default=None) or not modules:
+        modules.append(str(_CHECKS_MODULE))
     explicit = getattr(config, "args_source", None) == pytest.Config.ArgsSource.ARGS
     if explicit:
-        config.args.append(str(_CHECKS_MODULE))
+        config.args.extend(modules)
     else:  # no path given: only the checks, whatever the current directory holds
-        config.args[:] = [str(_CHECKS_MODULE)]
+        config.args[:] = modules
 
 
 def _state(config: Any) -> dict[str, Any]:
@@ -98,7 +115,17 @@ def _build(config: Any) -> dict[str, Any]:
     thresholds_path = config.getoption("encodec_thresholds")
     thresholds = load_thresholds(thresholds_path) if thresholds_path else load_thresholds()
     subjects = []
-    for path in config.getoption("encodec_checkpoint") or []:
+    audio = config.getoption("encodec_audio", default=None)
+    if audio:
+        from conformance.corpus.pytest_audio import audio_cases
+
+        paths = config.getoption("encodec_checkpoint") or []
+        if len(paths) != 1:
+            raise pytest.UsageError(f"--encodec-audio needs exactly one --encodec-checkpoint, "
+                                    f"got {len(paths)}")
+        cases = audio_cases(audio, paths[0], config.getoption("encodec_audio_thresholds"),
+                            families[0] if families else None)
+    for path in [] if audio else config.getoption("encodec_checkpoint") or []:
         subjects.append(checkpoint_subject(path, thresholds=thresholds,
                                            family=families[0] if families else None))
     for spec in config.getoption("encodec_impl") or []:
@@ -115,7 +142,7 @@ def _build(config: Any) -> dict[str, Any]:
                 f"-{part}" for part in case.case if part != s.name.split("@")[-1])
             items.append((label, s, case))
     _warn_stale(xfails, str(xfails_path), [case.id for _, _, case in items])
-    return {"subjects": subjects, "items": items}
+    return {"subjects": subjects, "items": items, "audio": cases if audio else []}
 
 
 def _warn_stale(entries: dict[str, str], source: str, ids: list[str]) -> None:
@@ -131,6 +158,11 @@ def _warn_stale(entries: dict[str, str], source: str, ids: list[str]) -> None:
 
 
 def pytest_generate_tests(metafunc: Any) -> None:
+    if "encodec_audio_file" in metafunc.fixturenames:
+        cases = _state(metafunc.config)["audio"] if _wanted(metafunc.config) else []
+        metafunc.parametrize("encodec_audio_file", [c for _, c in cases],
+                             ids=[label for label, _ in cases])
+        return
     if "encodec_case" not in metafunc.fixturenames:
         return
     state = _state(metafunc.config) if _wanted(metafunc.config) else {"items": []}

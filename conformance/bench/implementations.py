@@ -55,6 +55,13 @@ class Implementation:
     def dtype_name(self) -> str:
         return str(self.dtype).replace("torch.", "")
 
+    def op_dtype(self, op: str) -> torch.dtype:
+        """The dtype `op` ("decode" or "encode") computes in: the fast path's encoder is
+        float32 whatever its decoder's dtype, unless its `encode_dtype` option says otherwise."""
+        if op == "decode":
+            return self.dtype
+        return dict(self.options).get("encode_dtype") or torch.float32
+
     def available(self, device: torch.device | str) -> str | None:
         """None when it can run on `device`, else why not."""
         device = torch.device(device)
@@ -134,8 +141,8 @@ IMPLEMENTATIONS: dict[str, Implementation] = {impl.name: impl for impl in (
     Implementation("reference", "reference",
                    "reference EncodecModel, eager (weight norm recomputed every call)"),
     _fast("fast-fp32", "fast path, float32 (identical codes, decode within 1e-4)"),
-    _fast("fast-bf16", "fast path, bfloat16 decoder (last 2 layers float32), float32 encoder",
-          torch.bfloat16),
+    _fast("fast-bf16", "fast path, bfloat16 decoder (last 2 layers float32; near-silent items "
+          "in float32), float32 encoder", torch.bfloat16),
     _fast("fast-bf16-tail0", "fast path, bfloat16 up to the output layer (fastest; fails the "
           "golden mel-distance threshold)", torch.bfloat16, fp32_tail_layers=0),
     _fast("fast-fp16", "fast path, float16 decoder (CUDA)", torch.float16),
@@ -145,7 +152,7 @@ IMPLEMENTATIONS: dict[str, Implementation] = {impl.name: impl for impl in (
 
 #: The fast path's optimisation steps, cumulative, in the order they were measured.
 _EXACT = dict(fuse_elu_pad=False, polyphase=False, pointwise="conv", fuse_shortcut=False,
-              narrow_matmul_channels=0)
+              narrow_matmul_channels=0, tile_samples=0)
 ABLATION: dict[str, Implementation] = {impl.name: impl for impl in (
     IMPLEMENTATIONS["reference"],
     _fast("step1-fold", "+ weight norm folded, no-op pads skipped, inference mode", **_EXACT),
@@ -158,10 +165,14 @@ ABLATION: dict[str, Implementation] = {impl.name: impl for impl in (
     _fast("step5-fuse-shortcut", "+ shortcut and last 1x1 conv as one product",
           **{**_EXACT, "fuse_elu_pad": True, "polyphase": True, "pointwise": "matmul",
              "fuse_shortcut": True}),
-    _fast("step6-narrow", "+ output layer as one stacked-tap matmul (= fast-fp32)"),
-    _fast("step7-bf16", "+ bfloat16 high-rate layers, all of them", torch.bfloat16,
+    _fast("step6-narrow", "+ output layer as one stacked-tap matmul", tile_samples=0),
+    _fast("step7-tiles", "+ high-rate layers tile by tile in time", tile_workers=1),
+    _fast("step8-tile-workers", "+ whole tiles in parallel on single-threaded workers "
+          "(= fast-fp32)"),
+    _fast("step9-bf16", "+ bfloat16 high-rate layers, all of them", torch.bfloat16,
           fp32_tail_layers=0),
-    _fast("step8-bf16-tail", "+ last 2 layers back to float32 (= fast-bf16)", torch.bfloat16),
+    _fast("step10-bf16-tail", "+ last 2 layers back to float32 (= fast-bf16)",
+          torch.bfloat16),
 )}
 
 #: What a benchmark compares unless told otherwise.

@@ -43,7 +43,8 @@ from conformance.model.presets import PRESETS
 from conformance.testing.weights import random_model
 
 __all__ = ["BENCH_FAMILIES", "FULL", "QUICK", "BenchRun", "BenchSpec", "CaseResult",
-           "default_bandwidth", "environment", "input_signal", "run_benchmarks"]
+           "default_bandwidth", "environment", "input_signal", "peak_dtypes",
+           "run_benchmarks"]
 
 #: Families with a benchmark (the released codecs; AudioGen's shapes are 32 kHz's).
 BENCH_FAMILIES: tuple[str, ...] = ("encodec_24khz", "encodec_32khz", "encodec_48khz")
@@ -229,7 +230,8 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def _peak_dtypes(device: str) -> tuple[torch.dtype, ...]:
+def peak_dtypes(device: str) -> tuple[torch.dtype, ...]:
+    """The dtypes whose peak FLOP/s are measured on `device`."""
     if torch.device(device).type == "cuda":
         return (torch.float32, torch.bfloat16, torch.float16)
     return (torch.float32, torch.bfloat16)
@@ -249,7 +251,7 @@ def run_benchmarks(spec: BenchSpec, *, progress: Callable[[str], None] | None = 
                 raise InvalidArgument(f"device {device!r}: no CUDA device on this machine")
             if device not in measured:
                 say(f"measuring {device} peaks")
-                measured[device] = measure_peaks(device, _peak_dtypes(device))
+                measured[device] = measure_peaks(device, peak_dtypes(device))
             for family in spec.families:
                 results += _run_family(spec, family, device, measured[device], say)
     run = BenchRun(spec, results, measured, env, started)
@@ -301,8 +303,10 @@ def _run_case(spec: BenchSpec, family: str, cfg: EncodecConfig, op: str, batch: 
                         timer=timer_for(device)) if cases else {}
     out = []
     for name, impl in impls.items():
-        result = CaseResult(family, op, batch, seconds, device, name, impl.dtype_name, bw,
-                            cfg.frame_rate, info={"description": impl.description})
+        compute = impl.op_dtype(op)
+        result = CaseResult(family, op, batch, seconds, device, name,
+                            str(compute).replace("torch.", ""), bw, cfg.frame_rate,
+                            info={"description": impl.description})
         if name in unavailable:
             result.skipped = unavailable[name]
             out.append(result)
@@ -310,7 +314,6 @@ def _run_case(spec: BenchSpec, family: str, cfg: EncodecConfig, op: str, batch: 
         codec = built[name]
         result.stats = stats[name]
         sizes = codec.decoder_itemsizes if op == "decode" else codec.encoder_itemsizes
-        compute = torch.float32 if op == "encode" else impl.dtype
         result.roofline = roofline(work.flops, work.min_bytes(sizes or 4), peaks, compute)
         if spec.memory:
             result.memory = peak_memory(cases[name], device)

@@ -20,6 +20,7 @@ from conformance.cli import (
     codec_commands,
     demo,
     golden_command,
+    merge_command,
     validate_command,
 )
 from conformance.errors import CheckpointWarning, ConformanceError, ExitCode
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate_command.add_parser(sub)
     bench_command.add_parser(sub)
     golden_command.add_parser(sub)
+    merge_command.add_parser(sub)
     checkpoint_commands.add_parsers(sub)
     codec_commands.add_parsers(sub)
     demo.add_parser(sub)

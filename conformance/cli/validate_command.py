@@ -12,6 +12,7 @@ from typing import Any
 from conformance.checks.checkpoint.context import EXCERPT_SECONDS
 from conformance.checks.expected import id_matches
 from conformance.checks.tolerance import TOLERANCES
+from conformance.cli import corpus_validate
 from conformance.cli.options import add_load_options, parse_sets
 from conformance.fileio import atomic_write_text
 from conformance.golden.bundle import FAMILIES
@@ -99,6 +100,9 @@ def run_validation(paths: list[str], *, impl: str | None = None, families: list[
 def _validate(args: argparse.Namespace) -> int:
     from conformance.checks.report import format_summary
 
+    if args.audio is not None:  # a corpus of the user's audio: conformance.corpus
+        return corpus_validate.run(args)
+
     load_options = {}
     if args.paths:
         load_options = {"format": args.format, "config_path": args.config,
@@ -165,4 +169,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "that did not pass")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_load_options(p)
+    corpus_validate.add_options(p)
     p.set_defaults(func=_validate)

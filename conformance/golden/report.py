@@ -136,17 +136,20 @@ def check_golden(gc: GoldenCheckpoint, *, sensitivity: bool = True,
 
 def write_listening_pack(gc: GoldenCheckpoint, out_dir: str | Path) -> list[str]:
     """For every clip of the manifest at the top bandwidth: the input, the decoded audio
-    (both as 16-bit WAV at the model's rate, unnormalised) and a spectrogram PNG (input on
-    top, decoded below). Returns Markdown lines linking them."""
+    (both as 16-bit WAV at the model's rate, unnormalised) and a spectrogram PNG (input,
+    decode and their difference, drawn by `conformance.reporting.plots`: needs the report
+    extra). Returns Markdown lines linking them."""
     from conformance.audio.io import audio_write
-    from conformance.audio.spectrogram import write_spectrogram_png
+    from conformance.reporting.plots import require_matplotlib, write_comparison_png
+
+    require_matplotlib()
 
     out = Path(out_dir)
     manifest = gc.manifest
     model = load_checkpoint(gc.checkpoint).model.eval()
     top = float(max(manifest["bandwidths"]))
-    lines = [f"| {gc.family} clip @ {top:g} kbps | input | decoded | spectrogram "
-             "(input above, decoded below) |", "|---|---|---|---|"]
+    lines = [f"| {gc.family} clip @ {top:g} kbps | input | decoded | spectrograms "
+             "(input, decode, difference) |", "|---|---|---|---|"]
     for clip in manifest["clips"]:
         wav = clip_audio(clip, model, manifest.get("seconds"))
         _, dec = encode_decode(model, wav, top)
@@ -154,7 +157,9 @@ def write_listening_pack(gc: GoldenCheckpoint, out_dir: str | Path) -> list[str]
         audio_write(out / f"{stem}.input.wav", wav, model.sample_rate, strategy="clip")
         audio_write(out / f"{stem}.decoded.wav", dec, model.sample_rate, strategy="clip")
         try:
-            write_spectrogram_png(out / f"{stem}.png", [wav, dec])
+            write_comparison_png(out / f"{stem}.png", wav, dec, model.sample_rate,
+                                 title=f"{gc.family}: {clip}",
+                                 decode_label=f"decode @ {top:g} kbps")
             png = f"![{clip}]({stem}.png)"
         except ValueError as exc:  # shorter than one FFT window
             png = f"n/a ({exc})"

@@ -37,10 +37,25 @@ What the plan changes, and what each change is allowed to change:
   `fp32_tail_layers` layers (default 2: the last residual block and the output convolution,
   whose bf16 rounding is a noise floor in quiet passages that the golden mel-distance
   threshold catches); the low-rate part (first convolution and LSTM, a few per cent of the
-  work) stays float32 (`low_rate_fp32`, `lstm_dtype`), as does the RVQ. The encoder stays
-  float32 unless `encode_dtype` says otherwise, so codes stay identical to the reference's; a
-  bf16 encoder changes 13-48 % of the codes of the golden models (docs/benchmarks.md), which
-  is why it is not the default.
+  work) stays float32 (`low_rate_fp32`, `lstm_dtype`), as does the RVQ. bf16 rounding leaves
+  an error floor near -70 dBFS whatever the output's level (measured on the golden models:
+  -64 to -82 dBFS), so a near-silent output (silence decodes to about -75 dBFS) would keep
+  barely more signal than error; a batch item whose decoder output (before renormalisation)
+  is quieter than `fp32_below_dbfs` (default -35 dBFS RMS) is therefore decoded again in
+  float32, which keeps every decode at least ~30 dB above its error floor (SI-SDR). Real
+  audio is far louder (speech about -20 dBFS): the check costs one pass over the output.
+  The encoder stays float32 unless `encode_dtype` says otherwise, so codes stay identical to
+  the reference's; a bf16 encoder changes 23-43 % of the golden models' codes on the
+  reference clips at their top bandwidth (docs/benchmarks.md), which is why it is not the
+  default.
+- **Tiles** (CPU decoder, `tile_samples`): the layers after the LSTM run tile by tile in
+  time (about 2^16 output samples a tile), so each tile's activations stay in cache and the
+  allocator reuses the same buffers instead of faulting in fresh pages for every
+  full-length activation; tiles overlap by the layers' receptive field (a few frames) and the
+  overlap is cropped, so the result is the untiled one's. A model with GroupNorm layers is
+  split by batch item only. With several threads, whole tiles run in parallel on a private
+  pool of single-threaded workers (`tile_workers`) rather than each operator being split
+  across the threads.
 - `compile=True` wraps the decoder and encoder in `torch.compile` (off by default: minutes
   of compilation on a small CPU); `cuda_graphs=True` replays the decoder as a CUDA graph per
   input shape (CUDA only).
@@ -50,8 +65,10 @@ from __future__ import annotations
 
 import copy
 import math
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -110,16 +127,29 @@ class InferenceOptions:
     #: many large terms into a small sample: in bf16 its rounding is a noise floor that log-mel
     #: distances hear in quiet passages)
     fp32_tail_layers: int = 2
+    #: decoder, reduced precision: decode again in float32 each batch item whose decoder
+    #: output (before renormalisation) has an RMS below this level in dBFS (None: never)
+    fp32_below_dbfs: float | None = -35.0
     #: dtype of the LSTMs (None: float32)
     lstm_dtype: torch.dtype | None = None
     #: dtype of the encoder (None: float32, which keeps the codes identical)
     encode_dtype: torch.dtype | None = None
+    #: decoder on CPU: run the layers after the LSTM tile by tile in time, each tile about
+    #: this many output samples (working set in cache, buffers reused instead of faulted in
+    #: fresh); tiles overlap by the receptive field, so the output is the untiled one's. 0: off
+    tile_samples: int = 1 << 16
+    #: decoder on CPU: a tile spans at least this many latent frames of one batch item (the
+    #: overlap is a few frames: shorter tiles would recompute a larger share)
+    tile_frames: int = 64
+    #: decoder on CPU: threads that run whole tiles, each single-threaded (None: torch's
+    #: thread count at the call; 1: the tiles in turn, each operator on torch's threads)
+    tile_workers: int | None = None
     #: chunked models: decode chunks of equal length as one batch
     batch_chunks: bool = True
-    #: chunked models: at most this many input samples (batch x chunk) per decoder call (2^19:
-    #: a batch of one 10 s input goes through at once; at batch 8 chunks are decoded one at a
-    #: time, as batching them then only multiplies the memory: measured in docs/benchmarks.md)
-    max_batch_samples: int = 1 << 19
+    #: chunked models: at most this many output samples (chunks x batch x chunk length) per
+    #: decoder call (2^23: every chunk of a batch of 8 x 10 s at 48 kHz at once, which the
+    #: tiles then split by item; it bounds the memory of very long inputs)
+    max_batch_samples: int = 1 << 23
     #: CUDA only: replay the decoder as a CUDA graph per input shape
     cuda_graphs: bool = False
     #: CUDA graphs kept (one per input shape and dtype; least recently used dropped)
@@ -133,7 +163,18 @@ class InferenceOptions:
             if value is not None and value not in DTYPES:
                 raise InvalidArgument(f"{name}={value!r}: must be None or one of "
                                       f"{[str(d) for d in DTYPES]}")
-        minimum = {"narrow_matmul_channels": 0, "fp32_tail_layers": 0,
+        level = self.fp32_below_dbfs
+        if level is not None and (isinstance(level, bool) or not isinstance(level, (int, float))
+                                  or not math.isfinite(level) or level > 0):
+            raise InvalidArgument(f"fp32_below_dbfs={level!r}: must be None or a level in "
+                                  "dBFS <= 0")
+        if self.tile_workers is not None and (isinstance(self.tile_workers, bool) or not
+                                              isinstance(self.tile_workers, int)
+                                              or self.tile_workers < 1):
+            raise InvalidArgument(f"tile_workers={self.tile_workers!r}: must be None or an "
+                                  "integer >= 1")
+        minimum = {"narrow_matmul_channels": 0, "fp32_tail_layers": 0, "tile_samples": 0,
+                   "tile_frames": 1,
                    "max_batch_samples": 1, "max_graphs": 1}
         for name, low in minimum.items():
             value = getattr(self, name)
@@ -583,6 +624,11 @@ class FastSEANet(nn.Module):
                 layer.to(dt)
         self.dtypes = dtypes
         self.out_dtype = out_dtype
+        self.min_tile_frames = options.tile_frames
+        self.tile_workers = options.tile_workers
+        self.tile_start, self.tile_halo, self.tile_hop = _tiling_plan(layers)
+        # tiles only where the layers before them keep the length (a decoder), never exact
+        self.tile_samples = 0 if exact or not self.tile_hop else options.tile_samples
 
         # a transposed convolution followed by a fused residual block writes into its buffer
         self.place = [isinstance(layer, FastConvTranspose1d) and layer.places_output()
@@ -591,8 +637,67 @@ class FastSEANet(nn.Module):
                       for i, layer in enumerate(layers)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tiles = self._tiles(x)
+        if tiles is None:
+            return self._run_layers(x, 0, len(self.layers))
+        x = self._run_layers(x, 0, self.tile_start, cast=False)
+        hop, frames = self.tile_hop, x.shape[-1]
+        halo = self.tile_halo or 0
+
+        def run(tile: tuple[slice, tuple[int, int]]) -> tuple[slice, int, int, torch.Tensor]:
+            items, (a, b) = tile
+            lo, hi = max(0, a - halo), min(frames, b + halo)
+            y = self._run_layers(x[items, :, lo:hi], self.tile_start, len(self.layers))
+            return items, a, b, y[..., (a - lo) * hop: (b - lo) * hop]
+
+        workers = self.tile_workers or torch.get_num_threads()
+        if workers > 1 and len(tiles) > 1:
+            inference, grad = torch.is_inference_mode_enabled(), torch.is_grad_enabled()
+
+            def job(tile: tuple[slice, tuple[int, int]]) -> tuple[slice, int, int, torch.Tensor]:
+                with torch.inference_mode(inference), torch.set_grad_enabled(grad):
+                    return run(tile)
+            results = _tile_pool(workers).map(job, tiles)
+        else:
+            results = map(run, tiles)
+        out: torch.Tensor | None = None
+        for items, a, b, y in results:  # in tile order, while later tiles are computed
+            if out is None:
+                out = y.new_empty(x.shape[0], y.shape[1], frames * hop)
+            out[items, :, a * hop: b * hop] = y
+        assert out is not None
+        return out
+
+    def _tiles(self, x: torch.Tensor) -> list[tuple[slice, tuple[int, int]]] | None:
+        """(batch items, (first, end) frame) of each tile the high-rate layers run on, or
+        None to run them on the whole input: off, not on CPU, or the input fits in one tile.
+        Tiles hold about `tile_samples` output samples (at least `tile_frames` frames of one
+        item) and are of near-equal length; the batch is split when one tile of every item
+        would exceed the budget. Layers that need the whole sequence (GroupNorm) are split
+        by batch item only."""
+        if not self.tile_samples or x.device.type != "cpu" or x.dim() != 3:
+            return None
+        batch, frames = x.shape[0], x.shape[-1]
+        if batch * frames * self.tile_hop <= 2 * self.tile_samples:
+            return None
+        if self.tile_halo is None:  # whole items only
+            items = max(1, self.tile_samples // (frames * self.tile_hop))
+            return None if items >= batch else [
+                (slice(i, min(batch, i + items)), (0, frames)) for i in range(0, batch, items)]
+        per_tile = max(self.min_tile_frames, self.tile_samples // (batch * self.tile_hop))
+        items = max(1, self.tile_samples // (per_tile * self.tile_hop))
+        count = -(-frames // per_tile)
+        size = -(-frames // count)
+        spans = [(a, min(frames, a + size)) for a in range(0, frames, size)]
+        return [(slice(i, min(batch, i + items)), span)
+                for i in range(0, batch, items) for span in spans]
+
+    def _run_layers(self, x: torch.Tensor, start: int, stop: int,
+                    cast: bool = True) -> torch.Tensor:
+        """Layers [start, stop) on x, each in its dtype (`cast`: the result in out_dtype)."""
         placed = False
-        for i, (layer, dt) in enumerate(zip(self.layers, self.dtypes)):
+        for i in range(start, stop):
+            layer, dt = self.layers[i], self.dtypes[i]
             if x.dtype != dt:
                 x = x.to(dt)
             if self.place[i]:  # the buffer is allocated in the next layer's dtype
@@ -604,7 +709,78 @@ class FastSEANet(nn.Module):
                 placed = False
             else:
                 x = layer(x)
+        if not cast:
+            return x
         return x if x.dtype == self.out_dtype else x.to(self.out_dtype)
+
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _tile_pool(workers: int) -> ThreadPoolExecutor:
+    """A process-wide pool of `workers` threads whose torch runs single-threaded: tiles are
+    independent, so each core runs whole tiles, with no synchronisation inside an operator
+    (an intra-op barrier per operator costs a scheduler slice whenever another process holds
+    a core). Only the workers' own thread count changes: the process default is restored."""
+    with _POOLS_LOCK:
+        pool = _POOLS.get(workers)
+        if pool is None:
+            before = torch.get_num_threads()
+            pool = ThreadPoolExecutor(workers, thread_name_prefix="encodec-tiles")
+            ready = threading.Barrier(workers)
+
+            def single_threaded() -> None:
+                torch.set_num_threads(1)  # this thread's OpenMP/MKL count
+                ready.wait()  # every worker started, none reused for another's setup
+            for future in [pool.submit(single_threaded) for _ in range(workers)]:
+                future.result()
+            torch.set_num_threads(before)  # the default for threads started later
+            _POOLS[workers] = pool
+    return pool
+
+
+def _tiling_plan(layers: list[nn.Module] | nn.ModuleList) -> tuple[int, int | None, int]:
+    """(first tiled layer, halo in that layer's input frames, output samples per input frame)
+    for running the layers after the last LSTM tile by tile in time; halo None when they
+    cannot be tiled in time (a GroupNorm needs the whole sequence; a strided convolution
+    changes the length), only by batch item; hop 0 when the layers before them change the
+    length (an encoder): no tiles at all. The halo covers the receptive field: a tile's
+    edges, padded as if they were the sequence's, perturb only outputs within the halo,
+    which are cropped; at the sequence's own edges the padding is the reference's."""
+    start = max((i + 1 for i, layer in enumerate(layers) if isinstance(layer, FastLSTM)),
+                default=0)
+    if start >= len(layers) or not all(
+            isinstance(layer, FastLSTM) or (isinstance(layer, FastConv1d) and layer.stride == 1)
+            for layer in layers[:start]):  # an encoder: the length changes before `start`
+        return start, None, 0
+    context, hop = 0, 1  # context: samples at the current layer's output rate
+    halo: int | None = 0
+
+    def conv_context(conv: FastConv1d) -> int | None:
+        if conv.group_norm or conv.stride != 1:
+            return None
+        return (conv.kernel_size - 1) * conv.dilation
+
+    for layer in reversed(layers[start:]):
+        if isinstance(layer, FastConv1d):
+            extra = conv_context(layer)
+        elif isinstance(layer, FastResBlock):
+            parts = [conv_context(c) for c in (layer.conv1, layer.conv2, layer.shortcut)
+                     if c is not None]
+            extra = None if any(p is None for p in parts) else sum(parts)
+        elif isinstance(layer, FastConvTranspose1d):
+            s = layer.stride
+            context = -(-context // s) + -(-layer.kernel_size // s)
+            hop *= s
+            extra = None if layer.group_norm else 0
+        else:  # pragma: no cover - only an LSTM, and none follows `start`
+            extra = None
+        if extra is None:
+            halo = None
+        else:
+            context += extra
+    return start, (None if halo is None else context), hop
 
 
 class _GraphedRunner:
@@ -673,6 +849,11 @@ class InferenceModel(nn.Module):
                 source.decoder.model, exact=False, options=opts, dtype=dtype,
                 low_rate_dtype=torch.float32 if opts.low_rate_fp32 else dtype,
                 lstm_dtype=lstm_dtype, fp32_tail=opts.fp32_tail_layers)
+            # reduced precision: the float32 decoder that near-silent items are decoded with
+            self.decoder_fp32 = None if dtype == torch.float32 or opts.fp32_below_dbfs is None \
+                else FastSEANet(source.decoder.model, exact=False, options=opts,
+                                dtype=torch.float32, low_rate_dtype=torch.float32,
+                                lstm_dtype=torch.float32)
             self.quantizer = copy.deepcopy(source.quantizer).float()
         self.to(device)
         self.eval()
@@ -680,9 +861,11 @@ class InferenceModel(nn.Module):
         # what encode/decode call (the nets, compiled or graphed): kept out of the module tree
         self.runners: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
             "encode": self.encoder, "decode": self.decoder}
+        if self.decoder_fp32 is not None:
+            self.runners["decode_fp32"] = self.decoder_fp32
         if compile:
-            self.runners["encode"] = torch.compile(self.encoder, dynamic=None)
-            self.runners["decode"] = torch.compile(self.decoder, dynamic=None)
+            for key in list(self.runners):
+                self.runners[key] = torch.compile(self.runners[key], dynamic=None)
         if opts.cuda_graphs:
             self.runners["decode"] = _GraphedRunner(self.runners["decode"], opts.max_graphs)
 
@@ -817,7 +1000,7 @@ class InferenceModel(nn.Module):
     def _decode_latents_batched(self, latents: list[torch.Tensor]) -> list[torch.Tensor]:
         """Decode each latent; chunks of equal shape go through the decoder together."""
         if len(latents) == 1 or not self.options.batch_chunks:
-            return [_run(self.runners["decode"], z) for z in latents]
+            return [self._decode_net(z) for z in latents]
         out: list[torch.Tensor | None] = [None] * len(latents)
         groups: dict[tuple[int, ...], list[int]] = {}
         for i, z in enumerate(latents):
@@ -827,10 +1010,23 @@ class InferenceModel(nn.Module):
             step = max(1, self.options.max_batch_samples // max(1, per_item))
             for start in range(0, len(members), step):
                 part = members[start: start + step]
-                decoded = _run(self.runners["decode"], torch.cat([latents[i] for i in part]))
+                decoded = self._decode_net(torch.cat([latents[i] for i in part]))
                 for i, piece in zip(part, decoded.split(shape[0])):
                     out[i] = piece
         return out  # type: ignore[return-value]
+
+    def _decode_net(self, z: torch.Tensor) -> torch.Tensor:
+        """The decoder on latents z [B, D, T]; in reduced precision, the items whose output
+        is quieter than `fp32_below_dbfs` are decoded again in float32."""
+        out = _run(self.runners["decode"], z)
+        if self.decoder_fp32 is None or out.numel() == 0:
+            return out
+        var, _ = torch.var_mean(out.float().flatten(1), dim=1, correction=0)
+        quiet = var < 10.0 ** (self.options.fp32_below_dbfs / 10.0)  # power, not amplitude
+        if bool(quiet.any()):
+            items = quiet.nonzero().squeeze(1)
+            out[items] = _run(self.runners["decode_fp32"], z[items]).to(out.dtype)
+        return out
 
     def forward(self, wav: torch.Tensor, bandwidth: BandwidthChoice | None = None, *,
                 n_q: int | None = None) -> torch.Tensor:
@@ -844,7 +1040,7 @@ class InferenceModel(nn.Module):
                        ) -> torch.Tensor:
         """Decode continuous latents without the quantizer (as `EncodecModel.decode_latents`,
         whose checks run unchanged)."""
-        view = _LatentView(self.cfg, self.runners["decode"])
+        view = _LatentView(self.cfg, self._decode_net)
         return EncodecModel.decode_latents(view, z.to(self.device) if isinstance(
             z, torch.Tensor) else z, mean=mean, std=std, layout=layout)
 

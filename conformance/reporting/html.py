@@ -37,7 +37,9 @@ __all__ = ["GOLDEN_BUDGET_BYTES", "render_html", "write_html_report"]
 #: Size budget of the HTML report of the three bundled golden checkpoints (bytes).
 GOLDEN_BUDGET_BYTES = 3_000_000
 
-_STATUS_ORDER = ("failed", "error", "not_computed", "not_applicable", "passed")
+#: Failure details longer than this are cut (the JSON report keeps them whole).
+_DETAILS_CHARS = 4000
+_STATUS_ORDER = ("passed", "failed", "error", "not_computed", "not_applicable")
 _STATUS_LABEL = {"passed": "passed", "failed": "failed", "error": "error",
                  "not_applicable": "not applicable", "not_computed": "not computed"}
 _VERDICT_LABEL = {"conformant": "Conformant", "not_conformant": "Not conformant",
@@ -99,9 +101,10 @@ dl.facts { display:grid; grid-template-columns:max-content 1fr; gap:2px 14px; ma
 dl.facts dt { color:var(--muted); }
 dl.facts dd { margin:0; overflow-wrap:anywhere; }
 table.checks { table-layout:fixed; }
-table.checks col.c-status { width:128px; } table.checks col.c-id { width:34%; }
+table.checks col.c-status { width:128px; } table.checks col.c-id { width:38%; }
 table.checks td.id { overflow-wrap:anywhere; }
 table.checks td.reason { overflow-wrap:anywhere; }
+table.keys { width:auto; } table.keys td { padding:2px 14px 2px 8px; }
 table.checks tr.area th { background:#eef1f4; color:var(--ink); font-size:13px;
   border-top:1px solid #b7c0c8; }
 table.checks tr.area .counts { font-weight:400; color:var(--muted); margin-left:8px; }
@@ -110,7 +113,9 @@ details { margin-top:4px; }
 details summary { cursor:pointer; color:var(--accent); font-size:12.5px; }
 pre { background:var(--soft); border:1px solid var(--line); border-radius:6px; padding:8px;
   overflow-x:auto; margin:4px 0; font-size:12px; white-space:pre-wrap; overflow-wrap:anywhere; }
-table.metrics td.clip { font-weight:600; overflow-wrap:anywhere; max-width:300px; }
+table.metrics { width:auto; min-width:70%; }
+table.metrics td.clip { font-weight:600; overflow-wrap:anywhere; width:320px; }
+table.metrics th.num, table.metrics td.m { min-width:110px; }
 table.metrics td.m { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap; }
 table.metrics td.m .lim { display:block; font-size:11.5px; font-weight:400; opacity:.85; }
 td.m.ok { background:var(--ok-bg); color:var(--ok); font-weight:600; }
@@ -127,8 +132,11 @@ table.metrics tr.first-of-clip td { border-top:1px solid #b7c0c8; }
 .players { display:flex; flex-wrap:wrap; gap:10px 22px; }
 .player { display:flex; flex-direction:column; gap:2px; font-size:12.5px; color:var(--muted); }
 .player audio { width:300px; height:36px; }
-.grid2 { display:grid; grid-template-columns:minmax(0,1fr) minmax(0,1.4fr); gap:28px; }
-.grid2 h3 { margin-top:28px; }
+.grid2 { display:grid; grid-template-columns:minmax(0,1fr) minmax(0,1fr); gap:0 28px;
+  align-items:start; }
+table.stats { width:auto; }
+table.stats th { color:var(--muted); font-weight:400; padding-right:18px; }
+table.stats td { font-weight:600; padding-right:28px; }
 ul.warnings { margin:6px 0; padding-left:20px; }
 ul.warnings li { overflow-wrap:anywhere; }
 .note { color:var(--muted); font-size:12.5px; margin:4px 0 8px; }
@@ -218,8 +226,14 @@ def _outcome_row(o: Mapping[str, Any]) -> str:
                     f"<b>expected</b>{_json_block(o.get('expected'))}")
     if o.get("reproduce"):
         more.append(f"<b>reproduce with</b>{_json_block(o['reproduce'])}")
-    if status == "error" and (o.get("details") or {}).get("traceback"):
-        more.append(f"<b>traceback</b>{_json_block(o['details']['traceback'])}")
+    details = o.get("details") or {}
+    if status == "error" and details.get("traceback"):
+        more.append(f"<b>traceback</b>{_json_block(details['traceback'])}")
+    elif status in ("failed", "error") and details:
+        text = json.dumps(details, indent=1, default=str)
+        if len(text) > _DETAILS_CHARS:
+            text = text[:_DETAILS_CHARS] + "\n... (cut here; the JSON report has all of it)"
+        more.append(f"<b>details</b>{_json_block(text)}")
     if more:
         extra += f"<details><summary>details</summary>{''.join(more)}</details>"
     return (f'<tr class="row-{_e(status)}" data-check="{_e(o.get("check"))}">'
@@ -287,11 +301,13 @@ def _metrics_table(sub: Mapping[str, Any]) -> str:
             if m not in metrics:
                 metrics.append(m)
     quality = _quality_outcomes(sub)
-    by_clip: dict[str, list[Mapping[str, Any]]] = {}
+    by_clip: dict[str, list[Mapping[str, Any]]] = {case[0]: [] for case in quality if case}
     for r in rows:
         by_clip.setdefault(str(r.get("clip")), []).append(r)
     body, provenance = [], set()
     for clip, items in by_clip.items():
+        if not items:
+            continue
         items = sorted(items, key=lambda r: float(r.get("bandwidth_kbps") or 0))
         for j, r in enumerate(items):
             bw = float(r.get("bandwidth_kbps") or 0)
@@ -380,33 +396,62 @@ def _listening(excerpts: Sequence[Excerpt]) -> str:
 
 
 # ------------------------------------------------------------------------ mapping / config
+def _key_list(title: str, keys: Sequence[Any]) -> str:
+    items = "".join(f"<li><code>{_e(k if isinstance(k, str) else json.dumps(k))}</code></li>"
+                    for k in keys)
+    return f'<p class="note">{_e(title)} ({len(keys)}):</p><ul class="warnings">{items}</ul>'
+
+
 def _mapping(sub: Mapping[str, Any]) -> str:
-    mapping = sub.get("mapping")
-    if not mapping:
-        return ('<div><h3>Key mapping</h3><p class="note">No mapping report: the weights did '
-                "not reach the layout check.</p></div>")
+    mapping = sub.get("mapping") or {}
+    keys = next((o.get("details") or {} for o in sub.get("outcomes") or []
+                 if o.get("check") == "load.keys"), {})
+    if not mapping and not keys:
+        return ('<h3>Key mapping</h3><p class="note">No mapping report: the weights did not '
+                "reach the key mapping.</p>")
+    problems = [(name, keys.get(field) or []) for name, field in (
+        ("missing from the checkpoint", "missing"), ("unexpected in the checkpoint",
+                                                     "unexpected"),
+        ("shape mismatches", "shape_mismatches"), ("mapped twice", "duplicates"),
+        ("spelling differs only", "spelling_only"), ("hints", "hints"))]
+    mapped = keys.get("mapped")
     ignored = mapping.get("ignored") or []
-    rows = [("tensors mapped", mapping.get("mapped")), ("problems", mapping.get("problems")),
-            ("key style", mapping.get("key_style")), ("renamed keys", mapping.get("renamed")),
-            ("ignored tensors", len(ignored))]
-    body = "".join(f"<tr><th>{_e(k)}</th><td class=\"num\">{_e(v)}</td></tr>" for k, v in rows)
-    extra = ""
+    stats = [("tensors mapped", mapping.get("mapped", len(mapped) if isinstance(mapped, list)
+                                            else mapped)),
+             ("problems", mapping.get("problems", sum(len(v) for _, v in problems[:4]))),
+             ("key style", mapping.get("key_style", "n/a")),
+             ("renamed keys", mapping.get("renamed", "n/a")), ("ignored tensors", len(ignored))]
+    head = "".join(f"<th>{_e(k)}</th>" for k, _ in stats)
+    cells = "".join(f"<td>{_e(v)}</td>" for _, v in stats)
+    parts = [f'<h3>Key mapping</h3><table class="stats mapping"><thead><tr>{head}</tr></thead>'
+             f"<tbody><tr>{cells}</tr></tbody></table>"]
+    parts += [_key_list(name, values) for name, values in problems if values]
     if ignored:
-        extra = ('<p class="note">Ignored (dead shortcut tensors):</p><ul class="warnings">'
-                 + "".join(f"<li><code>{_e(k)}</code></li>" for k in ignored) + "</ul>")
-    return f'<div><h3>Key mapping</h3><table><tbody>{body}</tbody></table>{extra}</div>'
+        parts.append(_key_list("ignored (dead shortcut tensors)", ignored))
+    if isinstance(mapped, list) and mapped:
+        rows = "".join(f"<tr><td class=\"mono\">{_e(pair[0])}</td><td class=\"mono\">"
+                       f"{_e(pair[1])}</td></tr>" for pair in mapped
+                       if isinstance(pair, (list, tuple)) and len(pair) == 2)
+        parts.append(f"<details><summary>every checkpoint key and the model key it loads into "
+                     f"({len(mapped)})</summary><table class=\"keys\"><thead><tr><th>checkpoint"
+                     f"</th><th>model</th></tr></thead><tbody>{rows}</tbody></table></details>")
+    return "".join(parts)
 
 
 def _config(sub: Mapping[str, Any]) -> str:
     config = sub.get("config")
     if not config:
-        return ('<div><h3>Config and provenance</h3><p class="note">No config: it could not '
-                "be resolved.</p></div>")
+        return ('<h3>Config and provenance</h3><p class="note">No config: it could not be '
+                "resolved.</p>")
     provenance = sub.get("provenance") or {}
-    body = "".join(f"<tr><td class=\"mono\">{_e(k)}</td><td class=\"mono\">{_e(json.dumps(v))}"
-                   f"</td><td>{_e(provenance.get(k, ''))}</td></tr>" for k, v in config.items())
-    return ('<div><h3>Config and provenance</h3><table class="config"><thead><tr><th>field</th>'
-            f"<th>value</th><th>from</th></tr></thead><tbody>{body}</tbody></table></div>")
+    rows = [f"<tr><td class=\"mono\">{_e(k)}</td><td class=\"mono\">{_e(json.dumps(v))}</td>"
+            f"<td>{_e(provenance.get(k, ''))}</td></tr>" for k, v in config.items()]
+    half = (len(rows) + 1) // 2
+    head = "<thead><tr><th>field</th><th>value</th><th>from</th></tr></thead>"
+    tables = "".join(f'<table class="config">{head}<tbody>{"".join(part)}</tbody></table>'
+                     for part in (rows[:half], rows[half:]) if part)
+    return ('<h3>Config and provenance</h3><p class="note">The resolved config; "from" names '
+            f'where each field was read.</p><div class="grid2">{tables}</div>')
 
 
 def _implementation(sub: Mapping[str, Any]) -> str:
@@ -446,8 +491,7 @@ def _subject(index: int, sub: Mapping[str, Any], excerpts: Sequence[Excerpt]) ->
                      + "".join(f"<li>{_e(w)}</li>" for w in warnings) + "</ul>")
     parts.append(_checks_table(sub))
     if sub.get("kind") == "checkpoint":
-        parts += [_metrics_table(sub), _listening(excerpts),
-                  f'<div class="grid2">{_mapping(sub)}{_config(sub)}</div>']
+        parts += [_metrics_table(sub), _listening(excerpts), _mapping(sub), _config(sub)]
     else:
         parts.append(_implementation(sub))
     parts.append("</section>")

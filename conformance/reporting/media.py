@@ -23,9 +23,9 @@ __all__ = ["VORBIS_QUALITY", "WEBP_QUALITY", "audio_bytes", "audio_data_uri", "d
            "figure_bytes", "figure_data_uri"]
 
 #: WebP quality (0-100) of the embedded figures.
-WEBP_QUALITY = 88
+WEBP_QUALITY = 85
 #: Ogg Vorbis VBR quality (0-1) of the embedded audio.
-VORBIS_QUALITY = 0.7
+VORBIS_QUALITY = 0.5
 
 
 def data_uri(data: bytes, mime: str) -> str:

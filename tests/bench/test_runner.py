@@ -43,6 +43,8 @@ def test_every_case_is_measured_with_its_ratio(tiny_run):
             assert r.ratio_to_transformers == 1.0
     bf16 = [r for r in results if r.impl == "fast-bf16" and r.op == "decode"]
     assert bf16 and all(r.dtype == "bfloat16" for r in bf16)
+    bf16_encode = [r for r in results if r.impl == "fast-bf16" and r.op == "encode"]
+    assert bf16_encode and all(r.dtype == "float32" for r in bf16_encode)  # float32 encoder
     ref = next(r for r in results if r.impl == "reference" and r.op == "decode")
     fast = next(r for r in results if r.impl == "fast-bf16" and r.op == "decode")
     assert fast.roofline.flops == ref.roofline.flops  # the same work...
@@ -120,3 +122,9 @@ def test_spec_and_helpers_validate():
     assert wav.shape == (3, 1, 2400) and not torch.equal(wav[0], wav[1])
     assert set(IMPLEMENTATIONS) & set(ABLATION) == {"reference"}
     assert get_implementation("step3-polyphase").options
+    assert get_implementation("fast-bf16").op_dtype("decode") == torch.bfloat16
+    assert get_implementation("fast-bf16").op_dtype("encode") == torch.float32
+    steps = [get_implementation(n) for n in ABLATION if n != "reference"]
+    assert [dict(s.options).get("tile_samples") for s in steps[:6]] == [0] * 6
+    assert "tile_samples" not in dict(steps[6].options)  # step7-tiles: tiled from here on
+    assert steps[7].options == get_implementation("fast-fp32").options

@@ -42,7 +42,7 @@ def _subcommands() -> list[str]:
 
 def test_the_subcommands_are_the_documented_ones():
     assert _subcommands() == ["bench", "convert", "decode", "demo", "encode", "export",
-                              "golden", "inspect", "validate"]
+                              "golden", "inspect", "merge-reports", "validate"]
 
 
 @pytest.mark.parametrize("command", _subcommands())

@@ -92,3 +92,21 @@ def test_summary_table_lists_each_family_bandwidth_and_speech_clip(tmp_path) -> 
     assert any("| 6 | female | 0.912 | 1.610 |" in r for r in rows)
     assert any("| 6 | male | 0.871 | 1.420 |" in r for r in rows)
     assert any("encodec_48khz | not installed" in line for line in lines)
+
+
+@pytest.mark.golden
+def test_listening_pack_has_audio_and_spectrograms_with_axes(tmp_path) -> None:
+    from PIL import Image
+
+    from conformance.golden.report import write_listening_pack
+
+    g = next(g for g in golden_checkpoints() if g.family == "encodec_24khz")
+    lines = write_listening_pack(g, tmp_path)
+    clips = list(g.manifest["clips"])
+    assert len(lines) == 2 + len(clips) and "(input, decode, difference)" in lines[0]
+    for clip in clips:
+        stem = f"encodec_24khz.{clip}"
+        assert (tmp_path / f"{stem}.input.wav").exists()
+        assert (tmp_path / f"{stem}.decoded.wav").exists()
+        assert Image.open(tmp_path / f"{stem}.png").size == (1100, 270)  # the report's figure
+        assert any(f"]({stem}.png)" in line for line in lines)
