@@ -4,8 +4,8 @@
 A pattern is matched against the full outcome id with two wildcards, `*` (any run of
 characters) and `?` (one character); brackets are literal, since every case id has them: e.g.
 `impl.codes[encodec_48khz-chunk_overrun-*]` or `audio.quality[*-1.5kbps]`. A pattern that is
-a bare check id, or an area followed by `.*`, also matches every case of its checks. An entry that matches nothing is
-reported, so stale entries are noticed.
+a bare check id, or an area followed by `.*`, also matches every case of its checks. An
+entry that matches nothing is reported, so stale entries are noticed.
 """
 
 from __future__ import annotations

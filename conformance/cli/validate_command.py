@@ -157,8 +157,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--thresholds", help="YAML/JSON thresholds file for the audio checks")
     p.add_argument("--xfails", help="expected failures: 'check-id-pattern  reason' per line")
     p.add_argument("--check", action="append", metavar="PATTERN",
-                   help="only checks whose id matches (* and ? wildcards, brackets literal; a bare area or check id "
-                   "selects all its cases; repeatable)")
+                   help="only checks whose id matches (* and ? wildcards, brackets literal; "
+                   "a bare area or check id selects all its cases; repeatable)")
     p.add_argument("--json", type=Path, help="write the report as JSON (schema: "
                    "conformance/checks/report.schema.json)")
     p.add_argument("--html", type=Path, help="also write a self-contained HTML report: "

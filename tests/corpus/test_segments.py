@@ -57,7 +57,9 @@ def test_overlapped_segments_are_exact_up_to_one_segment_and_context(noncausal_m
     x = signal(1.2, 32000, seed=4)
     got, coder = _code(noncausal_model, x, 5000, segment_seconds=1.0, context_seconds=0.25)
     hop = noncausal_model.hop_length
-    assert coder.describe()["exact_up_to_seconds"] == (32000 + -(-8000 // hop) * hop) / 32000
+    context = -(-8000 // hop) * hop  # 0.25 s, in whole hops
+    core = max(round(32000 / hop) * hop, 4 * context)  # a core is at least four contexts
+    assert coder.describe()["exact_up_to_seconds"] == (core + context) / 32000
     for bw, want in _whole(noncausal_model, x).items():
         assert torch.equal(got[bw], want)
 

@@ -125,6 +125,20 @@ def test_fp32_equals_reference_on_golden_checkpoints(golden_models, family):
             assert_conformant(model, fast, wav, bw)
 
 
+def test_default_tiles_equal_the_reference_on_a_long_golden_input(golden_models):
+    """Batch 2 x 6 s at 24 kHz: long enough for the default tiles, run by two workers."""
+    model = golden_models["encodec_24khz"]
+    fast = model.for_inference(tile_workers=2)
+    clip = clip_audio(speech_clips()[0], model, seconds=2.0)
+    wav = torch.stack([clip.repeat(1, 3), clip.flip(-1).repeat(1, 3)])
+    enc = model.encode(wav, 6.0)
+    assert len(fast.decoder._tiles(model.quantizer.decode(enc.codes))) > 2
+    assert_conformant(model, fast, wav, 6.0)
+    bf16 = model.for_inference(dtype=torch.bfloat16)
+    ref = model.decode(enc)
+    assert _si_sdr(ref[1], bf16.decode(enc)[1], model.sample_rate) >= MIN_SI_SDR_DB
+
+
 @pytest.mark.parametrize("options", [
     {"fuse_elu_pad": False}, {"polyphase": False}, {"pointwise": "conv"},
     {"fuse_shortcut": False}, {"fold_weight_norm": False, "polyphase": False},

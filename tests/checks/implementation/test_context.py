@@ -11,6 +11,8 @@ from conformance.checks.implementation.context import (
     overruns,
     partial_chunks,
     signal_names,
+)
+from conformance.checks.implementation.context import (
     test_signal as make_signal,
 )
 from conformance.errors import InvalidArgument
