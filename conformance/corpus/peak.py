@@ -1,7 +1,7 @@
 """Peak memory and wall time of evaluating one audio file, in a fresh process.
 
     python -m conformance.corpus.peak CKPT AUDIO [--bandwidth KBPS] [--metric NAME]
-        [--segment-seconds S] [--window-seconds W] [--device cpu|cuda]
+        [--segment-seconds S] [--window-seconds W] [--device cpu|cuda] [--threads N]
 
 loads the checkpoint, evaluates the file exactly as `validate CKPT --audio DIR` does
 (`conformance.corpus.runner.evaluate_file`) and prints one JSON object: `peak_rss_bytes` (the
@@ -31,6 +31,10 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
     from conformance.corpus.runner import CorpusSettings, evaluate_file, resolve_device
     from conformance.corpus.windows import DEFAULT_METRICS
 
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     model = load_checkpoint(args.checkpoint).model
     settings = CorpusSettings(bandwidths=tuple(args.bandwidth) if args.bandwidth else None,
                               metrics=tuple(args.metric) if args.metric else DEFAULT_METRICS,
@@ -47,7 +51,13 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
             "wall_seconds": wall, "duration": record["duration"], "status": record["status"],
             "reason": record["reason"], "windows": record["windows"],
             "coding": record["coding"], "bandwidths": record["bandwidths"],
-            "settings": resolved}
+            "settings": resolved, "threads": _threads()}
+
+
+def _threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--segment-seconds", type=float, default=DEFAULT_SEGMENT_SECONDS)
     p.add_argument("--window-seconds", type=float, default=DEFAULT_WINDOW_SECONDS)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     return p
 
 

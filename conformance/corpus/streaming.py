@@ -20,6 +20,9 @@ changes (the tests compare bitwise, on the golden 24 kHz checkpoint too):
 - the LSTM carries its (h, c) state; ELU is elementwise; a residual block aligns its two
   branches (one may hold samples back while the other does not).
 
+Weight-normed convolutions compute their weight once per stream (`torch._weight_norm`, the
+kernel the reference calls on every forward, so the weight is bitwise the same).
+
 Memory is bounded by the block length, whatever the signal length. Models that are not causal,
 are chunked, or pad circularly (the left padding would need the end of the signal) cannot be
 streamed: `streamable(cfg)` says so with the reason.
@@ -31,12 +34,14 @@ import math
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from conformance.errors import InvalidArgument
 from conformance.model.config import EncodecConfig
 from conformance.model.conv import (
     StreamableConv1d,
     StreamableConvTranspose1d,
+    WeightNormConv1d,
     extra_padding_for_conv1d,
     pad1d,
 )
@@ -61,8 +66,29 @@ def streamable(cfg: EncodecConfig) -> tuple[bool, str]:
     return True, ""
 
 
-def _empty_like(x: torch.Tensor, channels: int) -> torch.Tensor:
-    return x.new_zeros(*x.shape[:-2], channels, 0)
+class _Folded:
+    """A NormConv1d / NormConvTranspose1d with its weight computed once: the same operation,
+    without recomputing weight norm on every block (a `WeightNormConv1d`'s `weight` property
+    is `torch._weight_norm`, evaluated here once)."""
+
+    def __init__(self, norm_conv: nn.Module, transposed: bool) -> None:
+        conv = norm_conv.convtr if transposed else norm_conv.conv
+        if not isinstance(conv, (WeightNormConv1d, nn.Conv1d, nn.ConvTranspose1d)):
+            raise InvalidArgument(f"cannot stream a {type(conv).__name__} convolution")
+        with torch.no_grad():
+            self.weight = conv.weight.detach()
+            self.bias = None if conv.bias is None else conv.bias.detach()
+        self.stride, self.dilation = conv.stride, conv.dilation
+        self.transposed = transposed
+        self.norm = norm_conv.norm
+        self.out_channels = conv.out_channels
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.transposed:
+            y = F.conv_transpose1d(x, self.weight, self.bias, self.stride)
+        else:
+            y = F.conv1d(x, self.weight, self.bias, self.stride, 0, self.dilation)
+        return self.norm(y)
 
 
 class _Stream:
@@ -99,6 +125,7 @@ class _Conv(_Stream):
         if not module.causal:
             raise InvalidArgument("streaming needs causal convolutions")
         self.module = module
+        self.conv = _Folded(module.conv, transposed=False)
         self.k_eff = (module.kernel_size - 1) * module.dilation + 1
         self.stride = module.stride
         self.pad_total = self.k_eff - self.stride
@@ -113,10 +140,10 @@ class _Conv(_Stream):
         buf = self.buffer
         n = buf.shape[-1]
         if n < self.k_eff:
-            return buf.new_zeros(*buf.shape[:-2], self.module.conv.conv.out_channels, 0)
+            return buf.new_zeros(*buf.shape[:-2], self.conv.out_channels, 0)
         frames = (n - self.k_eff) // self.stride + 1
         used = (frames - 1) * self.stride + self.k_eff
-        y = self.module.conv(buf[..., :used])
+        y = self.conv(buf[..., :used])
         self.buffer = buf[..., frames * self.stride:]
         return y
 
@@ -125,8 +152,8 @@ class _Conv(_Stream):
         self._append(x)
         if not self.started:
             if self.buffer.shape[-1] <= self.pad_total:  # reflect needs more than the pad
-                return self.buffer.new_zeros(*self.buffer.shape[:-2],
-                                             self.module.conv.conv.out_channels, 0)
+                return self.buffer.new_zeros(*self.buffer.shape[:-2], self.conv.out_channels,
+                                             0)
             self.buffer = pad1d(self.buffer, (self.pad_total, 0), self.module.pad_mode)
             self.started = True
         return self._convolve()
@@ -152,6 +179,7 @@ class _ConvTranspose(_Stream):
         if not module.causal:
             raise InvalidArgument("streaming needs causal transposed convolutions")
         self.module = module
+        self.convtr = _Folded(module.convtr, transposed=True)
         k, s = module.kernel_size, module.stride
         self.k, self.s = k, s
         self.context = math.ceil(k / s) - 1
@@ -173,10 +201,10 @@ class _ConvTranspose(_Stream):
     def step(self, x: torch.Tensor) -> torch.Tensor:
         n = x.shape[-1]
         if n == 0:
-            return x.new_zeros(*x.shape[:-2], self.module.convtr.convtr.out_channels, 0)
+            return x.new_zeros(*x.shape[:-2], self.convtr.out_channels, 0)
         ctx = self.history if self.history is not None else x[..., :0]
         inp = torch.cat([ctx, x], dim=-1) if ctx.shape[-1] else x
-        y = self.module.convtr(inp)
+        y = self.convtr(inp)
         first = (self.frames - ctx.shape[-1]) * self.s
         start, stop = self.frames * self.s, (self.frames + n) * self.s
         self.frames += n
@@ -189,9 +217,9 @@ class _ConvTranspose(_Stream):
         full = (self.frames - 1) * self.s + self.k
         start, stop = self.frames * self.s, full - self.right
         if stop <= start or self.history.shape[-1] == 0:
-            return self.history.new_zeros(*self.history.shape[:-2],
-                                          self.module.convtr.convtr.out_channels, 0)
-        y = self.module.convtr(self.history)
+            return self.history.new_zeros(*self.history.shape[:-2], self.convtr.out_channels,
+                                          0)
+        y = self.convtr(self.history)
         first = (self.frames - self.history.shape[-1]) * self.s
         return self._emit(y, first, start, stop)
 

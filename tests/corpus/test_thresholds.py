@@ -31,7 +31,7 @@ def test_defaults_derive_from_the_golden_thresholds():
             assert tail.limit == pytest.approx(g.limit - 3 * MARGINS[g.metric], abs=1e-4)
         else:
             assert tail.limit == pytest.approx(g.limit * (1 + 3 * MARGINS[g.metric]), abs=1e-4)
-    assert TAIL_MARGINS == {m: 3 * v for m, v in MARGINS.items()}
+    assert {m: 3 * v for m, v in MARGINS.items()} == TAIL_MARGINS
 
 
 def test_released_floors_and_unknown_families():
