@@ -169,7 +169,8 @@ def build_report(run: Mapping[str, Any], records: Sequence[Mapping[str, Any]],
         "files": {"total": len(records), "computed": counts.get(Status.COMPUTED.value, 0),
                   "not_computed": counts.get(Status.NOT_COMPUTED.value, 0),
                   "not_applicable": counts.get(Status.NOT_APPLICABLE.value, 0),
-                  "error": counts.get(Status.ERROR.value, 0), "ignored": ignored},
+                  "error": counts.get(Status.ERROR.value, 0), "ignored": ignored,
+                  "converted": sum(1 for r in evaluated if r.get("conversion"))},
         "audio_seconds": audio,
         "timing": {"file_seconds": wall,
                    "files_per_second": len(records) / wall if wall > 0 else None,
@@ -266,6 +267,9 @@ def format_summary(report: Mapping[str, Any]) -> str:
     lines = [f"corpus: {f['total']} file(s): {f['computed']} evaluated, {f['not_computed']} "
              f"unreadable or not codable, {f['not_applicable']} not converted, {f['error']} "
              f"error(s); {report['audio_seconds']:.1f} s of audio"]
+    if f.get("converted"):
+        lines.append(f"converted: {f['converted']} file(s) resampled or remixed to the model's "
+                     "rate and channels (each record says how)")
     t = report.get("timing") or {}
     if t.get("files_per_second"):
         lines.append(f"throughput: {t['files_per_second']:.2f} files/s, "

@@ -61,9 +61,9 @@ def render_html(report: Mapping[str, Any]) -> str:
         parts.append("<ul>" + "".join(f"<li>{_e(r)}</li>" for r in report["reasons"])
                      + "</ul>")
     parts.append("<h2>Files</h2>" + _table(
-        ["total", "evaluated", "not computed", "not converted", "error", "ignored (not audio)",
-         "audio seconds", "files/s", "audio-s/s"],
-        [[_td(f["total"]), _td(f["computed"]), _td(f["not_computed"]),
+        ["total", "evaluated", "converted", "not computed", "not converted", "error",
+         "ignored (not audio)", "audio seconds", "files/s", "audio-s/s"],
+        [[_td(f["total"]), _td(f["computed"]), _td(f.get("converted")), _td(f["not_computed"]),
           _td(f["not_applicable"]), _td(f["error"]), _td(f["ignored"]),
           f'<td class="num">{report["audio_seconds"]:.1f}</td>',
           f'<td class="num">{_num(t.get("files_per_second"))}</td>',
