@@ -25,7 +25,6 @@ from conformance.checks.engine import (
     run_case,
 )
 from conformance.checks.expected import ExpectedFailures, id_matches
-from conformance.status import Status
 
 __all__ = ["CheckCall", "parametrize_with_checks"]
 
@@ -44,17 +43,11 @@ class CheckCall:
             f"-{part}" for part in self.case.case if part != prefix)
 
     def __call__(self) -> None:
-        import pytest
+        from conformance.checks.pytest_checks import report_outcome
 
         outcome = run_case(self.subject, self.case)
         self.subject.outcomes.append(outcome)
-        if outcome.status is Status.PASSED:
-            return
-        if outcome.status in (Status.NOT_APPLICABLE, Status.NOT_COMPUTED):
-            pytest.skip(f"{outcome.status.value}: {outcome.reason}")
-        if outcome.expected_failure is not None:
-            pytest.xfail(f"expected failure ({outcome.expected_failure}): {outcome.reason}")
-        pytest.fail(outcome.message(), pytrace=False)
+        report_outcome(outcome)
 
     def __repr__(self) -> str:
         return f"CheckCall({self.id})"

@@ -18,6 +18,11 @@ def test_check(encodec_case) -> None:
     subject, case = encodec_case
     outcome = run_case(subject, case)
     subject.outcomes.append(outcome)
+    report_outcome(outcome)
+
+
+def report_outcome(outcome) -> None:
+    """Turn an outcome into pytest's pass / skip / xfail / fail."""
     if outcome.status is Status.PASSED:
         return
     if outcome.status in (Status.NOT_APPLICABLE, Status.NOT_COMPUTED):
