@@ -1,4 +1,5 @@
-"""Files written atomically (temp file + rename) and fingerprinted (SHA-256).
+"""Files written atomically (temp file + rename), fingerprinted (SHA-256), and private
+temporary folders that are removed with the object that owns them.
 
 Nothing this package writes is ever left half-written: `atomic_write_bytes` writes to a temp
 file beside the destination and renames it over the destination only once the write succeeded.
@@ -8,11 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "sha256_bytes", "sha256_file"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "owned_tempdir", "sha256_bytes",
+           "sha256_file"]
 
 
 def atomic_write_bytes(path: str | os.PathLike, write: Callable[[str], object]) -> Path:
@@ -41,6 +45,14 @@ def atomic_write_bytes(path: str | os.PathLike, write: Callable[[str], object]) 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write `text` (UTF-8) to `path` atomically."""
     return atomic_write_bytes(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def owned_tempdir(owner: object, prefix: str, parent: str | os.PathLike | None = None) -> Path:
+    """A new temporary folder (under `parent`, else the system's), removed with everything in
+    it once `owner` is garbage-collected, or at interpreter exit, whichever comes first."""
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    weakref.finalize(owner, shutil.rmtree, str(path), ignore_errors=True)
+    return path
 
 
 def sha256_bytes(data: bytes) -> str:

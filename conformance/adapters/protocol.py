@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +41,7 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 
 from conformance.errors import InvalidArgument
+from conformance.fileio import owned_tempdir
 from conformance.model.config import EncodecConfig
 
 __all__ = ["FEATURES", "CodecAdapter", "CodecWeights", "Frames", "adapter_name",
@@ -90,7 +90,7 @@ class CodecWeights:
             from conformance.checkpoints.write import write_audiocraft, write_encodec, write_hf
 
             if self.directory is None:
-                self.directory = Path(tempfile.mkdtemp(prefix="encodec-conformance-"))
+                self.directory = owned_tempdir(self, "encodec-conformance-")
             base = Path(self.directory)
             if fmt == "audiocraft":
                 self._paths[fmt] = write_audiocraft(base / f"{self.family}.th", self.config,

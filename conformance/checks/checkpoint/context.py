@@ -4,7 +4,6 @@ stage's result or error kept, and the decodes of the reference clips computed on
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -25,6 +24,7 @@ from conformance.checkpoints.load import (
 from conformance.checkpoints.naming import NamedWeights
 from conformance.checkpoints.resolve import ResolvedConfig, resolve_config
 from conformance.errors import ConformanceError
+from conformance.fileio import owned_tempdir
 from conformance.golden.runs import clip_audio, encode_decode
 from conformance.model.config import EncodecConfig
 from conformance.model.encodec import EncodecModel
@@ -199,9 +199,9 @@ class CheckpointContext:
     # ------------------------------------------------------------------------------ audio
     @cached_property
     def directory(self) -> Path:
-        """A private temporary folder for conversions (removed by `close`)."""
-        base = self.workdir
-        return Path(tempfile.mkdtemp(prefix="encodec-validate-", dir=base))
+        """A private temporary folder for conversions (removed by `close`, or with the
+        context)."""
+        return owned_tempdir(self, "encodec-validate-", self.workdir)
 
     def close(self) -> None:
         if "directory" in self.__dict__:

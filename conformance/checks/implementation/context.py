@@ -5,7 +5,6 @@ test signals, and every encode and decode computed once."""
 from __future__ import annotations
 
 import math
-import tempfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -26,6 +25,7 @@ from conformance.audio.signals import generate
 from conformance.checkpoints.load import load_checkpoint
 from conformance.checks.tolerance import Tolerance, get_tolerance
 from conformance.errors import InvalidArgument
+from conformance.fileio import owned_tempdir
 from conformance.golden.bundle import FAMILIES, GoldenCheckpoint, golden_checkpoints
 from conformance.model.config import EncodecConfig
 
@@ -154,8 +154,8 @@ class ImplementationContext:
 
     @cached_property
     def weights(self) -> CodecWeights:
-        base = Path(tempfile.mkdtemp(prefix="encodec-impl-", dir=self.workdir))
-        return golden_weights(self.family, base)
+        """The golden weights; their files go to a private folder removed with the context."""
+        return golden_weights(self.family, owned_tempdir(self, "encodec-impl-", self.workdir))
 
     @property
     def config(self) -> EncodecConfig:
