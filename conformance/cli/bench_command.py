@@ -44,7 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     bench.add_argument("--batch", action="append", type=int, help="batch size (repeatable)")
     bench.add_argument("--seconds", action="append", type=float,
                        help="input duration in seconds (repeatable)")
-    bench.add_argument("--impl", action="append", choices=[*IMPLEMENTATIONS, *ABLATION],
+    bench.add_argument("--impl", action="append", choices=list({**IMPLEMENTATIONS, **ABLATION}),
                        help="implementation (repeatable; default: reference, fast-fp32, "
                        "fast-bf16, transformers, encodec)")
     bench.add_argument("--ablation", action="store_true",

@@ -28,7 +28,7 @@ def add_options(p: argparse.ArgumentParser) -> None:
 
     g = p.add_argument_group(
         "corpus (--audio)", "evaluate ONE checkpoint on a directory of your audio: per-file "
-        "metrics at every bandwidth, corpus statistics, a verdict on their mean and worst-5 %% "
+        "metrics at every bandwidth, corpus statistics, a verdict on their mean and worst-5 % "
         "tail (--thresholds then names a corpus thresholds file; --family, --json and --html "
         "apply to the corpus report)")
     g.add_argument("--audio", type=Path, metavar="DIR",
