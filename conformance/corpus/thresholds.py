@@ -40,7 +40,12 @@ from typing import Any
 
 from conformance.errors import ThresholdError
 from conformance.golden.thresholds import MARGINS
-from conformance.quality.thresholds import HIGHER_IS_BETTER, LOWER_IS_BETTER, ThresholdSet
+from conformance.quality.thresholds import (
+    HIGHER_IS_BETTER,
+    LOWER_IS_BETTER,
+    ThresholdSet,
+    check_entry,
+)
 from conformance.safe_parse import parse_json, parse_yaml
 from conformance.status import Status
 
@@ -252,15 +257,7 @@ def load_thresholds(path: str | Path, family: str | None, how: str) -> CorpusThr
     current = {t.key: t for t in base.entries}
     for i, entry in enumerate(entries):
         where = f"{path.name}: entry {i}"
-        if not isinstance(entry, Mapping):
-            raise ThresholdError(f"{where} is a {type(entry).__name__}, expected a mapping")
-        unknown = sorted(set(entry) - _ENTRY_FIELDS)
-        if unknown:
-            raise ThresholdError(f"{where}: unknown field(s) {', '.join(unknown)}; known: "
-                                 f"{', '.join(sorted(_ENTRY_FIELDS))}")
-        missing = [k for k in ("bandwidth_kbps", "metric", "statistic") if k not in entry]
-        if missing:
-            raise ThresholdError(f"{where}: missing {', '.join(missing)}")
+        check_entry(entry, where, _ENTRY_FIELDS, ("bandwidth_kbps", "metric", "statistic"))
         if entry.get("family") is not None and entry["family"] != family:
             continue
         fields = {k: v for k, v in entry.items() if k != "family"}

@@ -37,7 +37,7 @@ from conformance.safe_parse import parse_json, parse_yaml
 from conformance.status import Status
 
 __all__ = ["HIGHER_IS_BETTER", "LOWER_IS_BETTER", "CheckOutcome", "Threshold", "ThresholdSet",
-           "built_in_sets", "format_outcomes", "load_thresholds"]
+           "built_in_sets", "check_entry", "format_outcomes", "load_thresholds"]
 
 #: Metrics where larger is better (thresholds give a `minimum`) and where smaller is better
 #: (distances: thresholds give a `maximum`).
@@ -307,15 +307,7 @@ class ThresholdSet:
         current = {t.key: t for t in self.thresholds}
         for i, entry in enumerate(entries):
             where = f"{provenance}: entry {i}"
-            if not isinstance(entry, Mapping):
-                raise ThresholdError(f"{where} is a {type(entry).__name__}, expected a mapping")
-            unknown = sorted(set(entry) - _FIELDS)
-            if unknown:
-                raise ThresholdError(f"{where}: unknown field(s) {', '.join(unknown)}; known: "
-                                     f"{', '.join(sorted(_FIELDS))}")
-            missing = [k for k in ("family", "bandwidth_kbps", "metric") if k not in entry]
-            if missing:
-                raise ThresholdError(f"{where}: missing {', '.join(missing)}")
+            check_entry(entry, where, _FIELDS, ("family", "bandwidth_kbps", "metric"))
             fields = dict(entry)
             fields["bandwidth_kbps"] = _number(fields["bandwidth_kbps"], f"{where}: bandwidth")
             if fields.get("anchor_range") is not None:
@@ -403,6 +395,20 @@ def _read(path: Path) -> Any:
     except ConfigFileError as exc:
         raise ThresholdError(exc.message, exc.details) from exc
 
+
+
+def check_entry(entry: Any, where: str, known: Iterable[str], required: Iterable[str]) -> None:
+    """Refuse a thresholds-file entry that is not a mapping, names a field outside `known` or
+    lacks one of `required`; `where` (file and entry number) starts the message."""
+    if not isinstance(entry, Mapping):
+        raise ThresholdError(f"{where} is a {type(entry).__name__}, expected a mapping")
+    unknown = sorted(set(entry) - set(known))
+    if unknown:
+        raise ThresholdError(f"{where}: unknown field(s) {', '.join(unknown)}; known: "
+                             f"{', '.join(sorted(known))}")
+    missing = [k for k in required if k not in entry]
+    if missing:
+        raise ThresholdError(f"{where}: missing {', '.join(missing)}")
 
 def load_thresholds(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None,
                     *, base: str | ThresholdSet = "released") -> ThresholdSet:
