@@ -214,7 +214,7 @@ def _classify(obj: Any) -> str | None:
 
 def _describe(obj: Any) -> str:
     if isinstance(obj, Mapping):
-        return f"a dict with keys {_listing(list(obj))}"
+        return f"a dict with keys {_listing(list(obj))}" if obj else "an empty dict"
     return f"a {type(obj).__name__}"
 
 

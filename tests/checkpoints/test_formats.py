@@ -378,3 +378,52 @@ def test_sharded_safetensors_directory(tmp_path: Path) -> None:
     (src / "model.safetensors.index.json").write_text(json.dumps(index))
     with pytest.raises(CheckpointError, match="plain file names"):
         read_checkpoint(src)
+
+
+def test_an_empty_dict_is_named_as_such(tmp_path: Path) -> None:
+    path = tmp_path / "empty_dict.th"
+    torch.save({}, path)
+    with pytest.raises(CheckpointError, match="matches no known .* holds an empty dict"):
+        read_checkpoint(path)
+
+
+def _safetensors(header: bytes, data: bytes = b"\0" * 4) -> bytes:
+    return len(header).to_bytes(8, "little") + header + data
+
+
+def _zip_without_version(path: Path) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("archive/data.pkl", b"\0" * (4 << 20))
+
+
+MALFORMED = {
+    "safetensors header length of 2**62": (
+        "x.safetensors", lambda p: p.write_bytes((1 << 62).to_bytes(8, "little") + b"{}"),
+        "not a valid safetensors file"),
+    "safetensors tensor larger than its data": (
+        "x.safetensors", lambda p: p.write_bytes(_safetensors(
+            b'{"encoder.layers.0.conv.weight_g": {"dtype": "F32", "shape": [1000000, 1000000],'
+            b' "data_offsets": [0, 4]}}')), "not a valid safetensors file"),
+    "safetensors negative shape": (
+        "x.safetensors", lambda p: p.write_bytes(_safetensors(
+            b'{"x": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}')),
+        "not a valid safetensors file"),
+    "zip without a version record": ("x.th", _zip_without_version, "not a readable PyTorch"),
+    "pickle nested 200000 lists deep": (
+        "x.th", lambda p: p.write_bytes(b"\x80\x02" + b"]" * 200_000 + b"a" * 199_999 + b"."),
+        "matches no known EnCodec checkpoint format"),
+}
+
+
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_malformed_files_are_refused_naming_the_problem(tmp_path: Path, case: str) -> None:
+    name, make, message = MALFORMED[case]
+    path = tmp_path / name
+    make(path)
+    before = path.read_bytes()
+    with pytest.raises(CheckpointError, match=message) as info:
+        read_checkpoint(path)
+    assert path.name in str(info.value)
+    assert path.read_bytes() == before
