@@ -110,7 +110,8 @@ def _judge(stats: list[dict[str, Any]], thresholds: CorpusThresholds | None,
         s = next((v for (bw, m), v in by_key.items()
                   if m == t.metric and math.isclose(bw, t.bandwidth_kbps, rel_tol=1e-9)), None)
         if s is None:
-            o = t.judge(None, f"the run has no {t.metric} results at {t.bandwidth_kbps:g} kbps")
+            o = t.judge(None, f"{t.statistic} {t.metric} at {t.bandwidth_kbps:g} kbps: the run "
+                              "did not code this bandwidth")
             o["status"] = Status.NOT_APPLICABLE.value
         else:
             o = t.judge(s[t.statistic], None if s[t.statistic] is not None else

@@ -101,6 +101,8 @@ def test_thresholds_of_a_metric_or_bandwidth_the_run_lacks():
                                      CorpusThreshold(6.0, "pesq_wb", "mean", minimum=1.0)))
     report = build_report(RUN, [_rec("a", 0.9)], t, shards=[])
     assert [o["status"] for o in report["thresholds"]["outcomes"]] == ["not_applicable"]
+    assert report["thresholds"]["outcomes"][0]["reason"] == \
+        "mean stoi at 24 kbps: the run did not code this bandwidth"
     assert report["exit_code"] == 0
 
 
