@@ -165,7 +165,16 @@ class EncodecModel(nn.Module):
         return Encoded(chunks=chunks, length=length, n_q=k, bandwidth=bw,
                        sample_rate=self.sample_rate)
 
-    def _encode_chunk(self, x: torch.Tensor, n_q: int) -> EncodedChunk:
+    def encode_latents(self, wav: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
+        """The quantizer's input per chunk: (latent [B, D, T_i], scale [B, 1] or None), the
+        chunks and renormalisation exactly as `encode` makes them."""
+        self._check_audio(wav, None)
+        length = wav.shape[-1]
+        return [self._latent_chunk(wav[..., off: off + (self.cfg.segment_length or length)])
+                for off in chunk_offsets(length, self.cfg.segment_length,
+                                         self.cfg.segment_stride)]
+
+    def _latent_chunk(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         scale = None
         if self.cfg.renormalize:
             mono = x.mean(dim=1, keepdim=True)
@@ -173,7 +182,10 @@ class EncodecModel(nn.Module):
             scale = 1e-8 + volume
             x = x / scale
             scale = scale.view(-1, 1)
-        z = _run(self.encoder, x)
+        return _run(self.encoder, x), scale
+
+    def _encode_chunk(self, x: torch.Tensor, n_q: int) -> EncodedChunk:
+        z, scale = self._latent_chunk(x)
         codes = self.quantizer.encode(z, n_q)
         return EncodedChunk(codes=codes, scale=scale, length=x.shape[-1])
 

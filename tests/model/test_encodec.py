@@ -151,3 +151,19 @@ def test_encoded_codes_concatenate_chunks(model48):
     assert enc.codes.shape == (2, 2, sum(c.codes.shape[-1] for c in enc.chunks))
     assert len(enc.scales) == len(enc.chunks) > 1
     assert enc.bandwidth == 3.0 and enc.length == 6000 and enc.sample_rate == 48000
+
+
+@pytest.mark.parametrize("cfg", [LADDER_24, CHUNKED_48], ids=["unchunked", "chunked"])
+def test_encode_latents_are_what_the_quantizer_codes(cfg):
+    model = random_model(cfg, seed=1).eval()
+    n = int(2.3 * (cfg.segment_length or cfg.sample_rate))
+    wav = 0.3 * torch.randn(2, cfg.channels, n, generator=torch.Generator().manual_seed(2))
+    with torch.inference_mode():
+        latents = model.encode_latents(wav)
+        encoded = model.encode(wav, n_q=model.n_q)
+    assert len(latents) == len(encoded.chunks) > (1 if cfg.segment_length else 0)
+    for (z, scale), chunk in zip(latents, encoded.chunks, strict=True):
+        assert torch.equal(model.quantizer.encode(z, model.n_q), chunk.codes)
+        assert (scale is None) == (chunk.scale is None)
+        if scale is not None:
+            assert torch.equal(scale, chunk.scale)

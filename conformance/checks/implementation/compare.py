@@ -4,6 +4,7 @@ function returns None when they agree, else (reason, observed, expected)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -16,8 +17,12 @@ __all__ = ["compare_audio", "compare_codes", "compare_scales", "si_sdr_db"]
 Mismatch = tuple[str, Any, Any] | None
 
 
-def compare_codes(got: Frames, want: Frames, tol: Tolerance) -> Mismatch:
-    """Chunk count, per-chunk shapes, dtype and values of the codes."""
+def compare_codes(got: Frames, want: Frames, tol: Tolerance,
+                  arbiter: Callable[[int, torch.Tensor, torch.Tensor], str | None] | None = None
+                  ) -> Mismatch:
+    """Chunk count, per-chunk shapes, dtype and values of the codes. Values that differ pass
+    when `tol` allows that many, or when `arbiter` (see `ties.CodeArbiter`) finds each of them a
+    near-tie."""
     if len(got) != len(want):
         return (f"{len(got)} chunk(s), but should be {len(want)}", len(got), len(want))
     for i, ((g, _), (w, _)) in enumerate(zip(got, want)):
@@ -33,11 +38,14 @@ def compare_codes(got: Frames, want: Frames, tol: Tolerance) -> Mismatch:
         agree = 1.0 - diff.double().mean(dim=(0, 2))  # per codebook
         if float(agree.min()) >= tol.codes_min_agreement:
             continue
+        why = None if arbiter is None else arbiter(i, g, w)
+        if arbiter is not None and why is None:
+            continue
         b, k, t = (int(x) for x in diff.nonzero()[0])
         return (f"chunk {i}: {int(diff.sum())} of {diff.numel()} codes differ, first at "
                 f"[batch {b}, codebook {k}, frame {t}] (got {int(g[b, k, t])}, expected "
                 f"{int(w[b, k, t])}); agreement per codebook "
-                f"{[round(float(a), 4) for a in agree]}",
+                f"{[round(float(a), 4) for a in agree]}" + (f"; {why}" if why else ""),
                 g[b, k, max(0, t - 2): t + 3].tolist(), w[b, k, max(0, t - 2): t + 3].tolist())
     return None
 

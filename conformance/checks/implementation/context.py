@@ -23,6 +23,7 @@ from conformance.adapters.reference import ReferenceAdapter
 from conformance.audio.clips import load_reference
 from conformance.audio.signals import generate
 from conformance.checkpoints.load import load_checkpoint
+from conformance.checks.implementation.ties import CodeArbiter
 from conformance.checks.tolerance import Tolerance, get_tolerance
 from conformance.errors import InvalidArgument
 from conformance.fileio import owned_tempdir
@@ -181,6 +182,19 @@ class ImplementationContext:
     @cached_property
     def expected_failures(self) -> dict[str, str]:
         return dict(getattr(self.adapter, "expected_failures", None) or {})
+
+    def arbiter(self, audio: str | torch.Tensor) -> CodeArbiter | None:
+        """Judge of near-tie code differences on a signal (name) or audio [B, C, T], under
+        this tolerance (None when the profile allows no ties)."""
+        rtol = self.tolerance.code_tie_rtol
+        if rtol is None:
+            return None
+        if not isinstance(audio, str):
+            return CodeArbiter(self.reference.model, audio, rtol)
+        cache = self.__dict__.setdefault("_arbiters", {})
+        if audio not in cache:
+            cache[audio] = CodeArbiter(self.reference.model, self.signal(audio)[None], rtol)
+        return cache[audio]
 
     def signal(self, name: str) -> torch.Tensor:
         cache = self.__dict__.setdefault("_signals", {})
