@@ -326,13 +326,14 @@ def check_forward(ctx: ImplementationContext, case: tuple[str, ...]):
         got = ctx.adapter.forward(audio, bw)
         want = ctx.reference.forward(audio, bw)
         mismatch = compare_audio(got, want, ctx.tolerance)
-        own, ref = ctx.encode("impl", signal, bw), ctx.encode("ref", signal, bw)
-        if mismatch and _codes_differ(own, ref) and \
-                compare_codes(own, ref, ctx.tolerance, ctx.arbiter(signal)) is None:
-            # its codes differ from the reference's only at near-ties: judge the audio of
-            # its own codes
-            want = ctx.reference.decode(_own_codes(own, ref), audio.shape[-1])
-            mismatch = compare_audio(got, want, ctx.tolerance)
+        if mismatch:
+            own, ref = ctx.encode("impl", signal, bw), ctx.encode("ref", signal, bw)
+            if _codes_differ(own, ref) and \
+                    compare_codes(own, ref, ctx.tolerance, ctx.arbiter(signal)) is None:
+                # its codes differ from the reference's only at near-ties: judge the audio
+                # of its own codes
+                want = ctx.reference.decode(_own_codes(own, ref), audio.shape[-1])
+                mismatch = compare_audio(got, want, ctx.tolerance)
         if mismatch:
             reason, observed, expected = mismatch
             return failed("impl.forward", case, f"{reason} [{ctx.call('forward', signal, bw)}]",
