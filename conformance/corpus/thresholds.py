@@ -45,6 +45,7 @@ from conformance.quality.thresholds import (
     LOWER_IS_BETTER,
     ThresholdSet,
     check_entry,
+    finite_number,
 )
 from conformance.safe_parse import parse_json, parse_yaml
 from conformance.status import Status
@@ -62,12 +63,6 @@ TAIL_MARGINS: dict[str, float] = {metric: 3 * margin for metric, margin in MARGI
 def tail_statistic(metric: str) -> str:
     """The worst-5 % boundary of `metric`: p05 for scores, p95 for distances."""
     return "p95" if metric in LOWER_IS_BETTER else "p05"
-
-
-def _number(v: Any, what: str) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise ThresholdError(f"{what}={v!r}: must be a finite number")
-    return float(v)
 
 
 @dataclass(frozen=True)
@@ -88,7 +83,7 @@ class CorpusThreshold:
                                  f"{', '.join(sorted(HIGHER_IS_BETTER | LOWER_IS_BETTER))}")
         if self.statistic not in STATISTICS:
             raise ThresholdError(f"{where}: statistic must be one of {', '.join(STATISTICS)}")
-        bw = _number(self.bandwidth_kbps, f"{where}: bandwidth_kbps")
+        bw = finite_number(self.bandwidth_kbps, f"{where}: bandwidth_kbps")
         if bw <= 0:
             raise ThresholdError(f"{where}: bandwidth_kbps must be > 0")
         object.__setattr__(self, "bandwidth_kbps", bw)
@@ -98,7 +93,7 @@ class CorpusThreshold:
             raise ThresholdError(f"{where}: {self.metric} is "
                                  f"{'lower' if want == 'maximum' else 'higher'}-is-better, so "
                                  f"give a {want} (and no {other})")
-        object.__setattr__(self, want, _number(getattr(self, want), f"{where}: {want}"))
+        object.__setattr__(self, want, finite_number(getattr(self, want), f"{where}: {want}"))
 
     @property
     def key(self) -> tuple[float, str, str]:

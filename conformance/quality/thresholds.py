@@ -37,7 +37,8 @@ from conformance.safe_parse import parse_json, parse_yaml
 from conformance.status import Status
 
 __all__ = ["HIGHER_IS_BETTER", "LOWER_IS_BETTER", "CheckOutcome", "Threshold", "ThresholdSet",
-           "built_in_sets", "check_entry", "format_outcomes", "load_thresholds"]
+           "built_in_sets", "check_entry", "finite_number", "format_outcomes",
+           "load_thresholds"]
 
 #: Metrics where larger is better (thresholds give a `minimum`) and where smaller is better
 #: (distances: thresholds give a `maximum`).
@@ -77,7 +78,7 @@ class Threshold:
         if self.metric not in METRICS:
             raise ThresholdError(f"{where}: unknown metric {self.metric!r}; known: "
                                  f"{', '.join(METRICS)}")
-        bw = _number(self.bandwidth_kbps, f"{where}: bandwidth_kbps")
+        bw = finite_number(self.bandwidth_kbps, f"{where}: bandwidth_kbps")
         if bw <= 0:
             raise ThresholdError(f"{where}: bandwidth_kbps={bw} must be > 0")
         object.__setattr__(self, "bandwidth_kbps", bw)
@@ -90,12 +91,12 @@ class Threshold:
                                  f"{'higher' if want == 'minimum' else 'lower'}-is-better, "
                                  f"so it needs a {want}, not a "
                                  f"{'maximum' if want == 'minimum' else 'minimum'}")
-        object.__setattr__(self, want, _number(getattr(self, want), f"{where}: {want}"))
+        object.__setattr__(self, want, finite_number(getattr(self, want), f"{where}: {want}"))
         if self.anchor_value is not None:
             object.__setattr__(self, "anchor_value",
-                               _number(self.anchor_value, f"{where}: anchor_value"))
+                               finite_number(self.anchor_value, f"{where}: anchor_value"))
         if self.anchor_range is not None:
-            lo, hi = (_number(v, f"{where}: anchor_range") for v in self.anchor_range)
+            lo, hi = (finite_number(v, f"{where}: anchor_range") for v in self.anchor_range)
             if lo > hi:
                 raise ThresholdError(f"{where}: anchor_range=({lo}, {hi}) is not (low, high)")
             object.__setattr__(self, "anchor_range", (lo, hi))
@@ -138,7 +139,8 @@ class Threshold:
         return d
 
 
-def _number(v: Any, what: str) -> float:
+def finite_number(v: Any, what: str) -> float:
+    """`v` as a float; a bool, a non-number, NaN or inf is refused naming `what`."""
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
         raise ThresholdError(f"{what}={v!r}: must be a finite number")
     return float(v)
@@ -309,7 +311,8 @@ class ThresholdSet:
             where = f"{provenance}: entry {i}"
             check_entry(entry, where, _FIELDS, ("family", "bandwidth_kbps", "metric"))
             fields = dict(entry)
-            fields["bandwidth_kbps"] = _number(fields["bandwidth_kbps"], f"{where}: bandwidth")
+            fields["bandwidth_kbps"] = finite_number(fields["bandwidth_kbps"],
+                                                     f"{where}: bandwidth")
             if fields.get("anchor_range") is not None:
                 fields["anchor_range"] = tuple(fields["anchor_range"])
             old = self._find((fields["family"], fields["bandwidth_kbps"], fields["metric"]))
@@ -368,7 +371,8 @@ def _flatten_overrides(overrides: Mapping[str, Any], where: str) -> list[dict[st
                     entry.update(value)
                 else:
                     direction = "maximum" if metric in LOWER_IS_BETTER else "minimum"
-                    entry[direction] = _number(value, f"{where}[{family!r}][{bw!r}][{metric!r}]")
+                    entry[direction] = finite_number(
+                        value, f"{where}[{family!r}][{bw!r}][{metric!r}]")
                 entries.append(entry)
     return entries
 
