@@ -29,7 +29,7 @@ from conformance.golden.checks import (
     sensitivity_rows,
     speech_clips_of,
 )
-from conformance.golden.manifest import verify_manifest
+from conformance.golden.manifest import codes_sha256, unpack_codes, verify_manifest
 from conformance.golden.thresholds import ACCEPTANCE_FLOORS, acceptance_rows, golden_thresholds
 from conformance.model.config import EncodecConfig
 from conformance.model.encodec import EncodecModel
@@ -101,6 +101,10 @@ def test_every_family_has_a_golden_checkpoint_manifest_and_measured_thresholds()
                 assert t is not None and t.measured is True, (family, bw, metric)
         cfg = EncodecConfig.from_dict(manifest["config"])
         assert cfg.bandwidths == tuple(manifest["bandwidths"])
+        for clip, info in manifest["clips"].items():  # the whole pinned codes, to judge ties
+            for bw, entry in info["bandwidths"].items():
+                pinned = unpack_codes(entry["codes"], entry["codes_shape"])
+                assert codes_sha256(pinned) == entry["codes_sha256"], (family, clip, bw)
 
 
 def test_golden_files_stay_small() -> None:

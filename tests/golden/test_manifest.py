@@ -10,11 +10,16 @@ import pytest
 import torch
 
 from conformance.checkpoints.write import write_audiocraft
+from conformance.errors import InvalidArgument
 from conformance.golden.manifest import (
     MANIFEST_VERSION,
     Finding,
+    audio_sha256,
     build_manifest,
+    codes_sha256,
+    pack_codes,
     read_manifest,
+    unpack_codes,
     verify_manifest,
     write_manifest,
     write_regression_decodes,
@@ -178,3 +183,78 @@ def test_manifest_is_deterministic(golden, tmp_path):
     b = write_manifest(again, tmp_path / "b.json").read_bytes()
     assert a == b
     assert list(json.loads(a)) == sorted(json.loads(a))
+
+
+def test_codes_are_stored_packed_and_unpack_to_their_hash(golden):
+    entry = golden["manifest"]["clips"][SPEECH]["bandwidths"]["1.8"]
+    codes = unpack_codes(entry["codes"], entry["codes_shape"])
+    assert codes_sha256(codes) == entry["codes_sha256"]
+    assert codes[0, :, :4].tolist() == entry["first_frames"]
+    assert unpack_codes(pack_codes(codes), list(codes.shape)).equal(codes)
+    with pytest.raises(InvalidArgument, match="hold .* values"):
+        unpack_codes(entry["codes"], [1, 4, 3])
+    with pytest.raises(InvalidArgument, match="damaged"):
+        unpack_codes("not base64!", entry["codes_shape"])
+
+
+def _runner_up_path(model, wav, bandwidth):
+    """Codes of `wav` where the closest call of the quantiser (the decision whose runner-up is
+    nearest in relative latent error) takes the runner-up, the rest greedy along that path;
+    and that relative error."""
+    with torch.inference_mode():
+        z = model.encode_latents(wav[None])[0][0][0].double()
+    n_q = model.n_q_for_bandwidth(bandwidth)
+    books = [layer._codebook.embed.double() for layer in model.quantizer.vq.layers[:n_q]]
+
+    def walk(flip=None):
+        codes, margins = [], []
+        for t in range(z.shape[-1]):
+            r, column = z[:, t].clone(), []
+            for k, embed in enumerate(books):
+                d = (r[None] - embed).pow(2).sum(1)
+                v, i = d.topk(2, largest=False)
+                margins.append((float(v[1] - v[0]) / (2 * float(z[:, t].norm())
+                                * float((embed[i[1]] - embed[i[0]]).norm())), t, k))
+                j = int(i[1] if flip == (t, k) else i[0])
+                column.append(j)
+                r = r - embed[j]
+            codes.append(column)
+        return torch.tensor(codes).T[None], margins
+
+    _, margins = walk()
+    margin, t, k = min(margins)
+    flipped, _ = walk((t, k))
+    return flipped, margin, (t, k)
+
+
+def test_a_pinned_near_tie_passes_and_the_decode_checks_use_the_pinned_codes(golden,
+                                                                             monkeypatch):
+    import conformance.golden.manifest as manifest_module
+    from conformance.checkpoints.load import load_checkpoint
+    from conformance.golden.runs import clip_audio
+
+    model = load_checkpoint(golden["ckpt"]).model.eval()
+    wav = clip_audio(SPEECH, model, SECONDS)
+    pinned, margin, (t, k) = _runner_up_path(model, wav, 1.8)
+    m = _only(golden["manifest"], SPEECH)
+    entry = m["clips"][SPEECH]["bandwidths"]["1.8"]
+    assert not pinned.equal(unpack_codes(entry["codes"], entry["codes_shape"]))
+    enc = model.encode(wav[None], bandwidth=1.8)
+    enc.chunks[0].codes = pinned
+    with torch.inference_mode():
+        pinned_decode = model.decode(enc)[0, :, : wav.shape[-1]].float()
+    entry.update(codes=pack_codes(pinned), codes_sha256=codes_sha256(pinned),
+                 first_frames=pinned[0, :, :4].tolist(),
+                 decoded_sha256=audio_sha256(pinned_decode))
+    # a machine whose rounding could explain that margin: accepted as a near-tie
+    monkeypatch.setattr(manifest_module, "NEAR_TIE_RTOL", 2 * margin)
+    findings = verify_manifest(golden["ckpt"], m, regression_dir=golden["dir"])
+    codes = [f for f in findings if f.check == "codes" and f.bandwidth == 1.8]
+    assert codes[0].status == "passed" and "near-tie" in codes[0].message, codes[0].message
+    decoded = next(f for f in findings if f.check == "decoded" and f.bandwidth == 1.8)
+    assert (decoded.status, decoded.observed) == ("passed", "bitwise identical")
+    # rounding that could not explain it: the same pinned codes fail
+    monkeypatch.setattr(manifest_module, "NEAR_TIE_RTOL", margin / 2)
+    findings = verify_manifest(golden["ckpt"], m, regression_dir=golden["dir"])
+    bad = _fails(findings, "codes")
+    assert [(f.clip, f.bandwidth) for f in bad] == [(SPEECH, 1.8)]

@@ -21,8 +21,8 @@ def compare_codes(got: Frames, want: Frames, tol: Tolerance,
                   arbiter: Callable[[int, torch.Tensor, torch.Tensor], str | None] | None = None
                   ) -> Mismatch:
     """Chunk count, per-chunk shapes, dtype and values of the codes. Values that differ pass
-    when `tol` allows that many, or when `arbiter` (see `ties.CodeArbiter`) finds each of them a
-    near-tie."""
+    when `tol` allows that many, or when `arbiter` (see `conformance.model.near_ties`) finds
+    each of them a near-tie."""
     if len(got) != len(want):
         return (f"{len(got)} chunk(s), but should be {len(want)}", len(got), len(want))
     for i, ((g, _), (w, _)) in enumerate(zip(got, want)):

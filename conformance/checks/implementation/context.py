@@ -23,12 +23,12 @@ from conformance.adapters.reference import ReferenceAdapter
 from conformance.audio.clips import load_reference
 from conformance.audio.signals import generate
 from conformance.checkpoints.load import load_checkpoint
-from conformance.checks.implementation.ties import CodeArbiter
 from conformance.checks.tolerance import Tolerance, get_tolerance
 from conformance.errors import InvalidArgument
 from conformance.fileio import owned_tempdir
 from conformance.golden.bundle import FAMILIES, GoldenCheckpoint, golden_checkpoints
 from conformance.model.config import EncodecConfig
+from conformance.model.near_ties import CodeArbiter
 
 __all__ = ["ImplementationContext", "first_overrun_length", "golden_weights", "overruns",
            "partial_chunks", "signal_names", "test_signal"]

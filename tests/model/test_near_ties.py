@@ -13,8 +13,8 @@ from conformance.checkpoints.load import load_checkpoint
 from conformance.checks.engine import implementation_subject, run_subject
 from conformance.checks.implementation.compare import compare_codes
 from conformance.checks.implementation.context import ImplementationContext
-from conformance.checks.implementation.ties import CodeArbiter
 from conformance.checks.tolerance import get_tolerance
+from conformance.model.near_ties import CodeArbiter
 
 FP32 = get_tolerance("fp32")
 FAMILY, SIGNAL, BANDWIDTH = "encodec_32khz", "impulses", 2.2
