@@ -46,8 +46,8 @@ from conformance.quality.thresholds import (
     ThresholdSet,
     check_entry,
     finite_number,
+    read_thresholds_file,
 )
-from conformance.safe_parse import parse_json, parse_yaml
 from conformance.status import Status
 
 __all__ = ["STATISTICS", "TAIL_MARGINS", "CorpusThreshold", "CorpusThresholds",
@@ -224,15 +224,7 @@ def load_thresholds(path: str | Path, family: str | None, how: str) -> CorpusThr
     """The thresholds of the file at `path` (see the module doc), on the defaults of `family`
     or on nothing (`base: none`)."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".yaml", ".yml", ".json"):
-        raise ThresholdError(f"{path}: unknown thresholds file type {suffix!r} (use .yaml, .yml "
-                             "or .json)")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ThresholdError(f"{path}: not readable ({exc.strerror or exc})") from exc
-    parsed = parse_json(data, str(path)) if suffix == ".json" else parse_yaml(data, str(path))
+    parsed = read_thresholds_file(path)
     base_name, name, entries = "default", None, parsed
     if isinstance(parsed, Mapping):
         unknown = sorted(set(parsed) - {"base", "name", "thresholds"})

@@ -38,7 +38,7 @@ from conformance.status import Status
 
 __all__ = ["HIGHER_IS_BETTER", "LOWER_IS_BETTER", "CheckOutcome", "Threshold", "ThresholdSet",
            "built_in_sets", "check_entry", "finite_number", "format_outcomes",
-           "load_thresholds"]
+           "load_thresholds", "read_thresholds_file"]
 
 #: Metrics where larger is better (thresholds give a `minimum`) and where smaller is better
 #: (distances: thresholds give a `maximum`).
@@ -385,7 +385,9 @@ def built_in_sets() -> dict[str, ThresholdSet]:
 
 
 # ------------------------------------------------------------------------------ loading
-def _read(path: Path) -> Any:
+def read_thresholds_file(path: Path) -> Any:
+    """The parsed content of a .yaml/.yml/.json thresholds file (bounded, safe parsing); any
+    problem is a ThresholdError naming the file."""
     suffix = path.suffix.lower()
     if suffix not in (".yaml", ".yml", ".json"):
         raise ThresholdError(f"{path}: unknown threshold file type {suffix!r} (use .yaml, .yml "
@@ -421,7 +423,7 @@ def load_thresholds(path: str | Path | None = None, overrides: Mapping[str, Any]
     data: Any = None
     if path is not None:
         path = Path(path)
-        data = _read(path)
+        data = read_thresholds_file(path)
         if isinstance(data, Mapping):
             unknown = sorted(set(data) - {"base", "name", "thresholds"})
             if unknown:
