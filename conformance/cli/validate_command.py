@@ -148,8 +148,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="only this golden family (with --impl or no path; repeatable), or the "
                    "family whose thresholds apply to the given checkpoints")
     p.add_argument("--tolerance", default="fp32", choices=sorted(TOLERANCES),
-                   help="precision profile of --impl (default fp32: identical codes, decodes "
-                   "within 1e-4)")
+                   help="precision profile of --impl (default fp32: identical codes but for "
+                   "near-ties float32 rounding decides, decodes within 1e-4)")
     p.add_argument("--strict-layouts", action="store_true",
                    help="with --impl: an exception on an edge chunk layout (chunk_overrun, "
                    "partial_chunks, where the original package or transformers raise too) "
