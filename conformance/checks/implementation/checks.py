@@ -81,6 +81,14 @@ def _codes_differ(got: Frames, want: Frames) -> bool:
                for (g, _), (w, _) in zip(got, want))
 
 
+def _only_near_ties(ctx: ImplementationContext, got: Frames, want: Frames,
+                    audio: str | torch.Tensor) -> bool:
+    """Whether the implementation's codes differ from the reference's, and only at near-ties
+    (`ctx.arbiter`); then its audio is judged against the reference's decode of its codes."""
+    return _codes_differ(got, want) and \
+        compare_codes(got, want, ctx.tolerance, ctx.arbiter(audio)) is None
+
+
 def _guard(ctx: ImplementationContext, check: str, case: tuple[str, ...], fn) -> Outcome:
     """Run `fn()`; an exception raised by the implementation is an `error` outcome (on an
     edge chunk layout, `not_applicable` naming the exception, unless `ctx.strict_layouts`)."""
@@ -328,10 +336,7 @@ def check_forward(ctx: ImplementationContext, case: tuple[str, ...]):
         mismatch = compare_audio(got, want, ctx.tolerance)
         if mismatch:
             own, ref = ctx.encode("impl", signal, bw), ctx.encode("ref", signal, bw)
-            if _codes_differ(own, ref) and \
-                    compare_codes(own, ref, ctx.tolerance, ctx.arbiter(signal)) is None:
-                # its codes differ from the reference's only at near-ties: judge the audio
-                # of its own codes
+            if _only_near_ties(ctx, own, ref, signal):
                 want = ctx.reference.decode(_own_codes(own, ref), audio.shape[-1])
                 mismatch = compare_audio(got, want, ctx.tolerance)
         if mismatch:
@@ -514,9 +519,8 @@ def check_stereo(ctx: ImplementationContext, case: tuple[str, ...]):
         left = torch.stack([speech[0], torch.zeros_like(speech[0])])[None]
         own, ref = ctx.adapter.encode(left.clone(), bw), ctx.reference.encode(left.clone(), bw)
         got = ctx.adapter.decode(own)
-        if _codes_differ(own, ref) and \
-                compare_codes(own, ref, ctx.tolerance, ctx.arbiter(left)) is None:
-            ref = _own_codes(own, ref)  # near-tie codes: judge the audio of its own codes
+        if _only_near_ties(ctx, own, ref, left):
+            ref = _own_codes(own, ref)
         want = ctx.reference.decode(ref)
         energy = [float(got[0, c].double().pow(2).sum()) for c in range(2)]
         ref_energy = [float(want[0, c].double().pow(2).sum()) for c in range(2)]
